@@ -1,0 +1,223 @@
+#!/usr/bin/env bash
+# Benchmark Rampart in enforce mode against the same upstream called directly.
+#
+#   bench/run.sh                      # build, install wrk if needed, run, print a table
+#   BENCH_DURATION=30s BENCH_CONNECTIONS=128 bench/run.sh
+#   BENCH_CONTENDERS=direct bench/run.sh   # only the upstream (no gateway build)
+#
+# Environment (all optional):
+#   BENCH_DURATION      wrk duration per run            (default 10s)
+#   BENCH_CONNECTIONS   wrk connections                 (default 64)
+#   BENCH_THREADS       wrk threads                     (default 2)
+#   BENCH_WARMUP        unrecorded wrk run before each  (default 2s; 0 to skip)
+#   BENCH_CONTENDERS    what to measure, in order       (default "direct rampart")
+#   BENCH_GATEWAY_ADDR  where Rampart listens           (default 127.0.0.1:18080)
+#   BENCH_UPSTREAM_ADDR where the upstream listens      (default 127.0.0.1:0, any free port)
+#   BENCH_SKIP_BUILD    1: use the binaries already built in the target directory
+#   CARGO_TARGET_DIR    cargo's target directory        (default ./target)
+#
+# A contender NAME is measured at the base URL that start_NAME sets in BASE[NAME];
+# to add one (nginx, envoy, ...), write start_NAME and list it in BENCH_CONTENDERS.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+case $TARGET_DIR in /*) ;; *) TARGET_DIR=$ROOT/$TARGET_DIR ;; esac
+BIN=$TARGET_DIR/release
+
+DURATION=${BENCH_DURATION:-10s}
+CONNECTIONS=${BENCH_CONNECTIONS:-64}
+THREADS=${BENCH_THREADS:-2}
+WARMUP=${BENCH_WARMUP:-2s}
+read -r -a CONTENDERS <<<"${BENCH_CONTENDERS:-direct rampart}"
+GATEWAY_ADDR=${BENCH_GATEWAY_ADDR:-127.0.0.1:18080}
+UPSTREAM_ADDR=${BENCH_UPSTREAM_ADDR:-127.0.0.1:0}
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/rampart-bench.XXXXXX")
+PIDS=()
+declare -A BASE=()
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+has_contender() {
+    local c
+    for c in "${CONTENDERS[@]}"; do [[ $c == "$1" ]] && return 0; done
+    return 1
+}
+
+# --- setup -------------------------------------------------------------------
+
+build() {
+    if [[ ${BENCH_SKIP_BUILD:-0} == 1 ]]; then
+        log "skipping the build (BENCH_SKIP_BUILD=1); using $BIN"
+        return
+    fi
+    local packages=(-p rampart-demo)
+    has_contender rampart && packages+=(-p rampart)
+    log "cargo build --release ${packages[*]} (target dir $TARGET_DIR)"
+    (cd "$ROOT" && CARGO_TARGET_DIR=$TARGET_DIR cargo build --release --bins "${packages[@]}")
+}
+
+ensure_wrk() {
+    command -v wrk >/dev/null && return
+    command -v apt-get >/dev/null || die "wrk is missing and apt-get is not available: install wrk"
+    local sudo=()
+    [[ $(id -u) -eq 0 ]] || sudo=(sudo)
+    log "installing wrk with apt-get"
+    export DEBIAN_FRONTEND=noninteractive
+    "${sudo[@]}" apt-get install -y wrk >/dev/null ||
+        { "${sudo[@]}" apt-get update >/dev/null && "${sudo[@]}" apt-get install -y wrk >/dev/null; } ||
+        die "could not install wrk"
+}
+
+port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+# wait_for NAME PID HOST:PORT LOGFILE: until the port accepts, or the process dies.
+wait_for() {
+    local name=$1 pid=$2 addr=$3 logfile=$4 i
+    for ((i = 0; i < 150; i++)); do
+        port_open "${addr%:*}" "${addr##*:}" && return 0
+        if ! kill -0 "$pid" 2>/dev/null; then
+            log "$name exited before listening on $addr; its output:"
+            sed 's/^/  | /' "$logfile" >&2
+            exit 1
+        fi
+        sleep 0.1
+    done
+    die "$name did not listen on $addr within 15s (output in $logfile)"
+}
+
+start_upstream() {
+    local out=$WORK/upstream.log i addr=
+    "$BIN/rampart-bench-upstream" --listen "$UPSTREAM_ADDR" >"$out" 2>&1 &
+    PIDS+=($!)
+    for ((i = 0; i < 150; i++)); do
+        addr=$(sed -n 's/^listening on //p' "$out")
+        [[ -n $addr ]] && break
+        kill -0 "${PIDS[-1]}" 2>/dev/null || { cat "$out" >&2; die "the bench upstream did not start"; }
+        sleep 0.1
+    done
+    [[ -n $addr ]] || die "the bench upstream did not report its address"
+    UPSTREAM=http://$addr
+    log "bench upstream on $UPSTREAM"
+}
+
+# --- contenders: each sets BASE[name] -----------------------------------------
+
+start_direct() { BASE[direct]=$UPSTREAM; }
+
+start_rampart() {
+    local dir=$WORK/rampart config
+    port_open "${GATEWAY_ADDR%:*}" "${GATEWAY_ADDR##*:}" &&
+        die "$GATEWAY_ADDR is already in use: set BENCH_GATEWAY_ADDR"
+    config=$("$BIN/rampart-bench-bundle" "$dir" "$GATEWAY_ADDR" "$UPSTREAM" "$dir/security.log")
+    "$BIN/rampart" serve --config "$config" >"$WORK/rampart.log" 2>&1 &
+    PIDS+=($!)
+    wait_for rampart "${PIDS[-1]}" "$GATEWAY_ADDR" "$WORK/rampart.log"
+    BASE[rampart]=http://$GATEWAY_ADDR
+    log "rampart on ${BASE[rampart]} (config $config)"
+}
+
+# --- measuring ----------------------------------------------------------------
+
+# A contender that answers errors would be "fast" for the wrong reason: check
+# that each one answers the benchmark's two requests as the upstream does.
+smoke_test() {
+    local name=$1 base=$2 status
+    command -v curl >/dev/null || return 0
+    status=$(curl -s -o /dev/null -w '%{http_code}' "$base/profile")
+    [[ $status == 200 ]] || die "$name: GET /profile answered $status, not 200"
+    status=$(curl -s -o /dev/null -w '%{http_code}' -H 'content-type: application/json' \
+        --data-binary "@$WORK/post-body.json" "$base/items")
+    [[ $status == 201 ]] || die "$name: POST /items answered $status, not 201"
+}
+
+write_post_script() {
+    "$BIN/rampart-bench-upstream" --print-post-body >"$WORK/post-body.json"
+    grep -q ']==]' "$WORK/post-body.json" && die "the POST body cannot be a Lua long string"
+    {
+        printf 'wrk.method = "POST"\n'
+        printf 'wrk.headers["Content-Type"] = "application/json"\n'
+        printf 'wrk.body = [==[%s]==]\n' "$(cat "$WORK/post-body.json")"
+    } >"$WORK/post.lua"
+}
+
+# measure LABEL URL [LUA]: run wrk, print "label req/s p50ms p99ms non2xx errors".
+measure() {
+    local label=$1 url=$2 lua=${3:-} out=$WORK/wrk-${1// /-}.txt
+    local args=(-t"$THREADS" -c"$CONNECTIONS" --latency)
+    [[ -n $lua ]] && args+=(-s "$lua")
+    if [[ $WARMUP != 0 ]]; then wrk "${args[@]}" -d"$WARMUP" "$url" >/dev/null 2>&1 || true; fi
+    log "wrk $label: $url (${DURATION}, ${CONNECTIONS} connections)"
+    wrk "${args[@]}" -d"$DURATION" "$url" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed"; }
+    awk -v label="$label" '
+        function ms(v) {
+            if (v ~ /us$/) return v / 1000
+            if (v ~ /ms$/) return v + 0
+            if (v ~ /m$/) return v * 60000
+            return v * 1000
+        }
+        /^Requests\/sec:/ { rps = $2 }
+        $1 == "50%" { p50 = ms($2) }
+        $1 == "99%" { p99 = ms($2) }
+        /Non-2xx or 3xx responses:/ { non2xx = $NF }
+        /Socket errors:/ { errors = $4 + $6 + $8 + $10 }
+        END {
+            if (rps == "") { print "bench: no Requests/sec in wrk output" > "/dev/stderr"; exit 1 }
+            printf "%s|%.0f|%.3f|%.3f|%d|%d\n", label, rps, p50, p99, non2xx, errors
+        }' "$out"
+}
+
+report() {
+    awk -F'|' '
+        { label[NR] = $1; rps[$1] = $2; p50[$1] = $3; p99[$1] = $4; row[NR] = $0 }
+        END {
+            printf "\n%-16s %10s %10s %10s %9s %9s\n", "scenario", "req/s", "p50 ms", "p99 ms", "non-2xx", "sock-err"
+            for (i = 1; i <= NR; i++) {
+                split(row[i], f, "|")
+                printf "%-16s %10s %10s %10s %9s %9s\n", f[1], f[2], f[3], f[4], f[5], f[6]
+            }
+            header = 0
+            for (i = 1; i <= NR; i++) {
+                split(label[i], parts, " ")
+                if (parts[2] == "direct") continue
+                base = parts[1] " direct"
+                if (!(base in rps) || rps[base] == 0 || p50[base] == 0 || p99[base] == 0) continue
+                if (!header) { printf "\nratio to direct (req/s higher is better; latency lower is better)\n"; header = 1 }
+                printf "%-16s req/s %.2fx   p50 %.2fx   p99 %.2fx\n", label[i],
+                    rps[label[i]] / rps[base], p50[label[i]] / p50[base], p99[label[i]] / p99[base]
+            }
+        }' "$WORK/results"
+}
+
+main() {
+    build
+    ensure_wrk
+    start_upstream
+    write_post_script
+    local name
+    for name in "${CONTENDERS[@]}"; do
+        declare -F "start_$name" >/dev/null || die "unknown contender '$name' (no start_$name)"
+        "start_$name"
+        smoke_test "$name" "${BASE[$name]}"
+    done
+    : >"$WORK/results"
+    for name in "${CONTENDERS[@]}"; do measure "GET $name" "${BASE[$name]}/profile" >>"$WORK/results"; done
+    for name in "${CONTENDERS[@]}"; do measure "POST $name" "${BASE[$name]}/items" "$WORK/post.lua" >>"$WORK/results"; done
+    printf '\nwrk -t%s -c%s -d%s on %s CPU(s); load generator, proxy and upstream share them.\n' \
+        "$THREADS" "$CONNECTIONS" "$DURATION" "$(nproc 2>/dev/null || echo '?')"
+    report
+}
+
+# Sourcing the script (for its functions) does not run it.
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then main "$@"; fi

@@ -1,0 +1,363 @@
+//! Semantic checks: what a well-typed configuration can still get wrong.
+//!
+//! Every check runs, so one `rampart check` shows every problem, each at the
+//! line of the offending key or value. Checks that need the filesystem (does
+//! the spec exist, is the key readable) are the caller's: they must run again
+//! on every reload, while these depend only on the text.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use crate::error::{ConfigError, one_line};
+use crate::locate::{SourceMap, index_path, key_path};
+use crate::types::{ApiConfig, Config, Limits, MAX_JSON_DEPTH, MIN_HEADER_LIST_BYTES};
+
+/// Longest user value quoted back in a message.
+const MAX_QUOTED_CHARS: usize = 80;
+
+/// Checks `config` and returns every problem found, in file order.
+pub(crate) fn validate(config: &Config, map: &SourceMap, file: &Path) -> Vec<ConfigError> {
+    let mut report = Report {
+        map,
+        file,
+        errors: Vec::new(),
+    };
+    check_tls(config, &mut report);
+    check_apis(config, &mut report);
+    check_limits(&config.limits, &mut report);
+    check_contract(config, &mut report);
+    check_log(config, &mut report);
+    // Stable sort: errors on the same spot keep the order the checks found them.
+    report
+        .errors
+        .sort_by_key(|e| (e.line.unwrap_or(usize::MAX), e.column.unwrap_or(0)));
+    report.errors
+}
+
+struct Report<'a> {
+    map: &'a SourceMap,
+    file: &'a Path,
+    errors: Vec<ConfigError>,
+}
+
+impl Report<'_> {
+    /// Records a problem with the setting at `path`; the message is prefixed
+    /// with the path so it reads on its own: `apis[1].upstream: ...`.
+    fn error(&mut self, path: &str, message: impl AsRef<str>) {
+        let position = self.map.position(path);
+        self.errors.push(ConfigError {
+            file: self.file.to_path_buf(),
+            line: position.map(|p| p.line),
+            column: position.map(|p| p.column),
+            message: format!("{path}: {}", message.as_ref()),
+        });
+    }
+}
+
+/// A user value quoted for a message: one line, bounded length.
+fn quoted(value: &str) -> String {
+    format!("`{}`", one_line(value, MAX_QUOTED_CHARS))
+}
+
+fn check_tls(config: &Config, report: &mut Report<'_>) {
+    if let Some(tls) = &config.tls {
+        if tls.cert.as_os_str().is_empty() {
+            report.error("tls.cert", "must be the path of a PEM certificate file");
+        }
+        if tls.key.as_os_str().is_empty() {
+            report.error("tls.key", "must be the path of a PEM private key file");
+        }
+    }
+}
+
+fn check_apis(config: &Config, report: &mut Report<'_>) {
+    if config.apis.is_empty() {
+        report.error("apis", "at least one API is required");
+    }
+    let mut first_by_name: HashMap<&str, usize> = HashMap::new();
+    for (index, api) in config.apis.iter().enumerate() {
+        let path = index_path("apis", index);
+        check_api(api, &path, report);
+        match first_by_name.get(api.name.as_str()) {
+            Some(first) => {
+                let first_path = key_path(&index_path("apis", *first), "name");
+                let first_line = report
+                    .map
+                    .position(&first_path)
+                    .map_or(String::new(), |p| format!(" at line {}", p.line));
+                report.error(
+                    &key_path(&path, "name"),
+                    format!(
+                        "duplicate API name {}, already used by apis[{first}]{first_line}",
+                        quoted(&api.name)
+                    ),
+                );
+            }
+            None => {
+                first_by_name.insert(&api.name, index);
+            }
+        }
+    }
+}
+
+fn check_api(api: &ApiConfig, path: &str, report: &mut Report<'_>) {
+    if !is_valid_api_name(&api.name) {
+        report.error(
+            &key_path(path, "name"),
+            format!(
+                "invalid API name {}: use 1 to 64 characters from a-z, 0-9, `_` and `-`",
+                quoted(&api.name)
+            ),
+        );
+    }
+    if api.spec.as_os_str().is_empty() {
+        report.error(
+            &key_path(path, "spec"),
+            "must be the path of an OpenAPI document",
+        );
+    }
+    if let Err(reason) = check_upstream(&api.upstream) {
+        report.error(
+            &key_path(path, "upstream"),
+            format!("invalid upstream URL {}: {reason}", quoted(&api.upstream)),
+        );
+    }
+    if let Some(base_path) = &api.base_path {
+        if let Err(reason) = check_base_path(base_path) {
+            report.error(
+                &key_path(path, "base_path"),
+                format!("invalid base path {}: {reason}", quoted(base_path)),
+            );
+        }
+    }
+    let operations = key_path(path, "operations");
+    for operation_id in api.operations.keys() {
+        if operation_id.trim().is_empty() {
+            report.error(
+                &key_path(&operations, operation_id),
+                "an operationId must not be empty",
+            );
+        }
+    }
+}
+
+fn is_valid_api_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+/// Checks an upstream base URL with the same parser the proxy uses to build
+/// upstream requests (`http::Uri`), plus what that parser tolerates but a
+/// base URL must not carry.
+fn check_upstream(upstream: &str) -> Result<(), String> {
+    // `http::Uri` drops a fragment silently; a base URL with one is a mistake.
+    if upstream.contains('#') {
+        return Err("a fragment (`#...`) is not allowed".to_owned());
+    }
+    let uri: http::Uri = upstream.parse().map_err(|e: http::uri::InvalidUri| {
+        format!("{e}; expected e.g. `http://127.0.0.1:3000`")
+    })?;
+    match uri.scheme_str() {
+        Some("http" | "https") => {}
+        Some(other) => {
+            return Err(format!(
+                "scheme {} is not supported, use http or https",
+                quoted(other)
+            ));
+        }
+        None => return Err("the scheme is missing, use http:// or https://".to_owned()),
+    }
+    let authority = uri
+        .authority()
+        .ok_or_else(|| "the host is missing".to_owned())?;
+    if authority.as_str().contains('@') {
+        return Err(
+            "user info (`user:password@`) is not allowed; credentials do not belong in the config"
+                .to_owned(),
+        );
+    }
+    if authority.host().is_empty() {
+        return Err("the host is missing".to_owned());
+    }
+    if authority.as_str().contains(':') && !authority.as_str().ends_with(']') {
+        match authority.port_u16() {
+            Some(0) | None => return Err("the port must be between 1 and 65535".to_owned()),
+            Some(_) => {}
+        }
+    }
+    if uri.query().is_some() {
+        return Err("a query (`?...`) is not allowed".to_owned());
+    }
+    Ok(())
+}
+
+/// A base path is a clean absolute path prefix: requests are matched against
+/// it after normalization, so a prefix that is not itself normal could never
+/// match, or would match more than the author meant.
+fn check_base_path(base_path: &str) -> Result<(), &'static str> {
+    if !base_path.starts_with('/') {
+        return Err("must start with `/`");
+    }
+    if base_path == "/" {
+        return Ok(());
+    }
+    if base_path.ends_with('/') {
+        return Err("must not end with `/`");
+    }
+    if base_path.contains(['?', '#']) {
+        return Err("must be a path only, without query or fragment");
+    }
+    if base_path
+        .bytes()
+        .any(|b| b.is_ascii_control() || b == b' ' || b == b'\\' || b >= 0x80)
+    {
+        return Err(
+            "must contain only printable ASCII without spaces or backslashes (percent-encode others)",
+        );
+    }
+    if base_path[1..]
+        .split('/')
+        .any(|segment| segment.is_empty() || segment == "." || segment == "..")
+    {
+        return Err("must not contain empty, `.` or `..` segments");
+    }
+    Ok(())
+}
+
+fn check_limits(limits: &Limits, report: &mut Report<'_>) {
+    let positive: [(&str, u64); 9] = [
+        ("max_request_body_bytes", limits.max_request_body_bytes),
+        ("max_response_body_bytes", limits.max_response_body_bytes),
+        ("max_headers", to_u64(limits.max_headers)),
+        ("header_read_timeout_ms", limits.header_read_timeout_ms),
+        ("request_body_timeout_ms", limits.request_body_timeout_ms),
+        (
+            "upstream_connect_timeout_ms",
+            limits.upstream_connect_timeout_ms,
+        ),
+        ("upstream_timeout_ms", limits.upstream_timeout_ms),
+        ("max_json_depth", u64::from(limits.max_json_depth)),
+        ("max_connections", to_u64(limits.max_connections)),
+    ];
+    for (name, value) in positive {
+        if value == 0 {
+            report.error(
+                &key_path("limits", name),
+                "must be greater than 0 (there is no unlimited)",
+            );
+        }
+    }
+    if limits.max_header_list_bytes < MIN_HEADER_LIST_BYTES {
+        report.error(
+            "limits.max_header_list_bytes",
+            format!(
+                "must be at least {MIN_HEADER_LIST_BYTES} (the HTTP server's smallest read buffer), got {}",
+                limits.max_header_list_bytes
+            ),
+        );
+    } else if u32::try_from(limits.max_header_list_bytes).is_err() {
+        report.error(
+            "limits.max_header_list_bytes",
+            "must fit in 32 bits (HTTP/2 SETTINGS_MAX_HEADER_LIST_SIZE)",
+        );
+    }
+    if limits.max_json_depth > MAX_JSON_DEPTH {
+        report.error(
+            "limits.max_json_depth",
+            format!(
+                "must be at most {MAX_JSON_DEPTH}, got {}",
+                limits.max_json_depth
+            ),
+        );
+    }
+}
+
+fn to_u64(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
+}
+
+fn check_contract(config: &Config, report: &mut Report<'_>) {
+    for (index, name) in config.contract.allowed_headers.iter().enumerate() {
+        if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+            report.error(
+                &index_path("contract.allowed_headers", index),
+                format!(
+                    "invalid header name {}: use letters, digits and !#$%&'*+-.^_`|~",
+                    quoted(name)
+                ),
+            );
+        }
+    }
+}
+
+fn check_log(config: &Config, report: &mut Report<'_>) {
+    if config.log.level.trim().is_empty() {
+        report.error(
+            "log.level",
+            "must be a log filter such as `info` or `info,rampart_gateway=debug`",
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upstream_urls() {
+        for ok in [
+            "http://127.0.0.1:3000",
+            "https://api.internal",
+            "http://[::1]:8080/prefix",
+            "http://example.com/",
+        ] {
+            assert_eq!(check_upstream(ok), Ok(()), "{ok}");
+        }
+        let cases = [
+            ("ftp://example.com", "scheme `ftp` is not supported"),
+            ("example.com:80", "the scheme is missing"),
+            ("/just/a/path", "the scheme is missing"),
+            ("http://user:pw@example.com", "user info"),
+            ("http://example.com/?a=1", "a query"),
+            ("http://example.com/#top", "a fragment"),
+            ("http://example.com:0", "the port must be"),
+            ("http://example.com:99999", "the port must be"),
+            ("http://exa mple.com", "invalid uri character"),
+            ("", "empty string"),
+        ];
+        for (url, expected) in cases {
+            let error = check_upstream(url).expect_err(url);
+            assert!(error.contains(expected), "{url}: {error}");
+        }
+    }
+
+    #[test]
+    fn base_paths() {
+        for ok in ["/", "/api", "/api/v1", "/a%20b"] {
+            assert_eq!(check_base_path(ok), Ok(()), "{ok}");
+        }
+        for (bad, expected) in [
+            ("api", "must start with `/`"),
+            ("/api/", "must not end with `/`"),
+            ("/api?x", "without query"),
+            ("/a b", "printable ASCII"),
+            ("/a//b", "empty, `.` or `..`"),
+            ("/a/../b", "empty, `.` or `..`"),
+        ] {
+            let error = check_base_path(bad).expect_err(bad);
+            assert!(error.contains(expected), "{bad}: {error}");
+        }
+    }
+
+    #[test]
+    fn api_names() {
+        assert!(is_valid_api_name("riders_v2-beta"));
+        assert!(is_valid_api_name(&"a".repeat(64)));
+        assert!(!is_valid_api_name(&"a".repeat(65)));
+        assert!(!is_valid_api_name(""));
+        assert!(!is_valid_api_name("Riders"));
+        assert!(!is_valid_api_name("ri ders"));
+    }
+}

@@ -1,0 +1,737 @@
+//! Compiling a bundled OpenAPI document into a [`Contract`].
+//!
+//! Everything that can be decided once is decided here: routes, parameter
+//! coercion kinds, validators, property shapes, response tables. The request
+//! path only looks things up.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use http::Method;
+use serde_json::{Map, Value};
+
+use crate::bundle::{Bundle, bundle_file};
+use crate::error::{ContractError, ContractErrorKind, ContractErrors};
+use crate::operation::{
+    Issue, MediaSchema, Operation, RequestBody, ResponseSpec, StatusKey, is_json,
+};
+use crate::params::{ParamLocation, Parameter, Style, kind_of};
+use crate::pointer;
+use crate::router::{METHODS, RouteMatch, Router, to_matchit};
+use crate::rules;
+use crate::schema::{SchemaCompiler, SchemaValidator};
+use crate::shape::{PropertyFinding, PropertyFindingKind, ShapeArena};
+use crate::variant::{Dialect, Side};
+
+/// Options for compiling a contract.
+#[derive(Debug, Clone, Default)]
+pub struct CompileOptions {
+    /// Overrides the base path taken from `servers[0].url`.
+    pub base_path: Option<String>,
+}
+
+/// A compiled OpenAPI document: the single model the gateway, audit, scanner
+/// and inventory read.
+#[derive(Debug)]
+pub struct Contract {
+    /// The root file.
+    pub source: PathBuf,
+    /// Every file the document was assembled from.
+    pub files: Vec<PathBuf>,
+    /// 3.0 or 3.1.
+    pub dialect: Dialect,
+    /// `openapi` version string.
+    pub openapi: String,
+    /// `info.title`.
+    pub title: String,
+    /// `info.version`.
+    pub version: String,
+    /// Base path every route is under ("" for none).
+    pub base_path: String,
+    /// Operations in document order.
+    pub operations: Vec<Operation>,
+    /// Property shapes of every schema used by a body.
+    pub shapes: ShapeArena,
+    /// The bundled document (audit and inventory read it).
+    pub document: Value,
+    router: Router,
+}
+
+/// An operation matched by [`Contract::route`].
+#[derive(Debug)]
+pub enum Matched<'c> {
+    /// Found, with decoded path parameter values in template order.
+    Found(&'c Operation, Vec<String>),
+    /// The path exists with other methods.
+    MethodNotAllowed(Vec<Method>),
+    /// Nothing matches.
+    NotFound,
+}
+
+impl Contract {
+    /// Load, bundle and compile `path`.
+    pub fn load(path: &Path, opts: &CompileOptions) -> Result<Contract, ContractErrors> {
+        let bundle = bundle_file(path)?;
+        compile(bundle, opts)
+    }
+
+    /// Match a decoded, normalized route path.
+    pub fn route(&self, method: &Method, route_path: &str) -> Matched<'_> {
+        match self.router.at(method, route_path) {
+            RouteMatch::Found { op, values } => match self.operations.get(op) {
+                Some(o) => Matched::Found(o, values),
+                None => Matched::NotFound,
+            },
+            RouteMatch::MethodNotAllowed { allowed } => Matched::MethodNotAllowed(allowed),
+            RouteMatch::NotFound => Matched::NotFound,
+        }
+    }
+
+    /// Look an operation up by id.
+    pub fn operation(&self, id: &str) -> Option<&Operation> {
+        self.operations.iter().find(|o| o.id == id)
+    }
+
+    /// Check a parsed JSON request body against a declared media type:
+    /// `readOnly` and (optionally) undeclared properties first, for precise
+    /// mass-assignment findings, then the schema.
+    pub fn check_request_body(
+        &self,
+        media: &MediaSchema,
+        value: &Value,
+        reject_undeclared: bool,
+        issues: &mut Vec<Issue>,
+    ) {
+        if let Some(shape) = media.shape {
+            let mut found = Vec::new();
+            self.shapes
+                .check_request(shape, value, reject_undeclared, &mut found);
+            let mut flagged = Vec::new();
+            for f in found {
+                let (rule, msg) = match f.kind {
+                    PropertyFindingKind::ReadOnly => (
+                        &rules::BODY_READ_ONLY,
+                        "property is readOnly and cannot be set",
+                    ),
+                    _ => (
+                        &rules::BODY_UNDECLARED,
+                        "property is not declared by the schema",
+                    ),
+                };
+                flagged.push(f.pointer.clone());
+                if issues.len() < crate::operation::MAX_ISSUES {
+                    issues.push(Issue::new(rule, format!("body{}", f.pointer), msg));
+                }
+            }
+            if !flagged.is_empty() {
+                // The schema would only repeat these (a readOnly property is `not: {}` in the request variant).
+                return;
+            }
+        }
+        if let Some(v) = &media.validator {
+            for violation in v.violations(value) {
+                if issues.len() < crate::operation::MAX_ISSUES {
+                    issues.push(Issue::new(
+                        &rules::BODY_SCHEMA,
+                        format!("body{}", violation.pointer),
+                        violation.message,
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Shape a parsed JSON response (strip undeclared and `writeOnly`
+    /// properties when `apply`), then validate it. Returns the property
+    /// findings and the schema violations.
+    pub fn check_response_body(
+        &self,
+        media: &MediaSchema,
+        value: &mut Value,
+        apply: bool,
+    ) -> (Vec<PropertyFinding>, Vec<crate::schema::SchemaViolation>) {
+        let mut found = Vec::new();
+        if let Some(shape) = media.shape {
+            self.shapes.shape_response(shape, value, apply, &mut found);
+        }
+        let violations = match &media.validator {
+            Some(v) if !v.is_valid(value) => v.violations(value),
+            _ => Vec::new(),
+        };
+        (found, violations)
+    }
+}
+
+/// Follow `$ref`s (bounded) to the node they name.
+pub(crate) fn deref<'a>(doc: &'a Value, node: &'a Value) -> &'a Value {
+    deref_ptr(doc, node, String::new()).1
+}
+
+fn deref_ptr<'a>(doc: &'a Value, mut node: &'a Value, mut ptr: String) -> (String, &'a Value) {
+    for _ in 0..32 {
+        match node
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix('#'))
+        {
+            Some(target) => match pointer::resolve(doc, target) {
+                Ok(t) => {
+                    node = t;
+                    ptr = target.to_string();
+                }
+                Err(_) => break,
+            },
+            None => break,
+        }
+    }
+    (ptr, node)
+}
+
+struct Compiler<'a> {
+    doc: &'a Value,
+    file: PathBuf,
+    schemas: &'a SchemaCompiler,
+    registry: &'a jsonschema::Registry<'a>,
+    shapes: ShapeArena,
+    cache: HashMap<(bool, String), SchemaValidator>,
+    errors: Vec<ContractError>,
+    credentials: Vec<(ParamLocation, String)>,
+}
+
+/// Compile a bundle.
+pub fn compile(bundle: Bundle, opts: &CompileOptions) -> Result<Contract, ContractErrors> {
+    let Bundle { root, doc, files } = bundle;
+    let err = |kind| ContractErrors::from(ContractError::new(root.clone(), kind));
+    let openapi = match doc.get("openapi").and_then(Value::as_str) {
+        Some(v) => v.to_string(),
+        None if doc.get("swagger").is_some() => {
+            return Err(err(ContractErrorKind::Unsupported(
+                "Swagger 2.0 documents are not supported; convert to OpenAPI 3".into(),
+            )));
+        }
+        None => {
+            return Err(err(ContractErrorKind::Unsupported(
+                "missing \"openapi\" version field".into(),
+            )));
+        }
+    };
+    let dialect = if openapi.starts_with("3.0") {
+        Dialect::Oas30
+    } else if openapi.starts_with("3.1") {
+        Dialect::Oas31
+    } else {
+        return Err(err(ContractErrorKind::Unsupported(format!(
+            "OpenAPI {openapi}; Rampart reads 3.0.x and 3.1.x"
+        ))));
+    };
+    let schemas = SchemaCompiler::new(&doc, dialect);
+    let registry = schemas
+        .registry()
+        .map_err(|e| err(ContractErrorKind::Schema(e)))?;
+    let base_path = match &opts.base_path {
+        Some(b) => b.trim_end_matches('/').to_string(),
+        None => server_base_path(&doc),
+    };
+    let mut c = Compiler {
+        doc: &doc,
+        file: root.clone(),
+        schemas: &schemas,
+        registry: &registry,
+        shapes: ShapeArena::default(),
+        cache: HashMap::new(),
+        errors: Vec::new(),
+        credentials: credential_names(&doc),
+    };
+    let mut operations = Vec::new();
+    let mut router = Router::default();
+    let root_security = doc.get("security").map(parse_security);
+    if let Some(Value::Object(paths)) = doc.get("paths") {
+        for (path, item) in paths {
+            let item_ptr = pointer::push("/paths", path);
+            let (item_ptr, item) = deref_ptr(&doc, item, item_ptr);
+            let Value::Object(item) = item else { continue };
+            let template = format!("{base_path}{path}");
+            let trailing = template.len() > 1 && template.ends_with('/');
+            let route_template = if trailing {
+                template.trim_end_matches('/').to_string()
+            } else {
+                template.clone()
+            };
+            let (route, names) = match to_matchit(&route_template) {
+                Ok(r) => r,
+                Err(e) => {
+                    c.errors.push(
+                        ContractError::new(&root, ContractErrorKind::Invalid(e)).at(item_ptr),
+                    );
+                    continue;
+                }
+            };
+            for m in METHODS {
+                let Some(op) = item.get(m) else { continue };
+                let op_ptr = pointer::push(&item_ptr, m);
+                let Ok(method) = Method::from_bytes(m.to_ascii_uppercase().as_bytes()) else {
+                    continue;
+                };
+                let compiled = c.operation(
+                    item,
+                    op,
+                    &op_ptr,
+                    method.clone(),
+                    path,
+                    &route_template,
+                    trailing,
+                    &names,
+                    root_security.as_ref(),
+                );
+                let Some(compiled) = compiled else { continue };
+                if let Err(e) = router.add(&route, method, operations.len()) {
+                    c.errors.push(
+                        ContractError::new(&root, ContractErrorKind::RouteConflict(e)).at(op_ptr),
+                    );
+                    continue;
+                }
+                operations.push(compiled);
+            }
+        }
+    }
+    if let Err(e) = router.build() {
+        c.errors
+            .push(ContractError::new(&root, ContractErrorKind::RouteConflict(e)).at("/paths"));
+    }
+    let mut ids: HashMap<&str, usize> = HashMap::new();
+    for (i, op) in operations.iter().enumerate() {
+        if let Some(prev) = ids.insert(op.id.as_str(), i) {
+            let _ = prev;
+            c.errors.push(
+                ContractError::new(
+                    &root,
+                    ContractErrorKind::Invalid(format!("operationId \"{}\" is used twice", op.id)),
+                )
+                .at(op.pointer.clone()),
+            );
+        }
+    }
+    if !c.errors.is_empty() {
+        return Err(ContractErrors(c.errors));
+    }
+    let mut shapes = c.shapes;
+    shapes.finish();
+    let info = doc.get("info");
+    let text = |k: &str| {
+        info.and_then(|i| i.get(k))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let (title, version) = (text("title"), text("version"));
+    drop(registry);
+    drop(schemas);
+    Ok(Contract {
+        source: root,
+        files,
+        dialect,
+        openapi,
+        title,
+        version,
+        base_path,
+        operations,
+        shapes,
+        document: doc,
+        router,
+    })
+}
+
+/// The path of `servers[0].url`, with server variables replaced by their defaults.
+fn server_base_path(doc: &Value) -> String {
+    let Some(server) = doc.get("servers").and_then(|s| s.get(0)) else {
+        return String::new();
+    };
+    let mut url = server
+        .get("url")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    if let Some(Value::Object(vars)) = server.get("variables") {
+        for (name, var) in vars {
+            let default = var
+                .get("default")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            url = url.replace(&format!("{{{name}}}"), default);
+        }
+    }
+    let path = match url.find("://") {
+        Some(i) => {
+            let rest = &url[i + 3..];
+            rest.find('/').map(|j| &rest[j..]).unwrap_or("")
+        }
+        None => url.as_str(),
+    };
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    path.trim_end_matches('/').to_string()
+}
+
+fn parse_security(v: &Value) -> Vec<crate::operation::SecurityRequirement> {
+    v.as_array()
+        .map(|reqs| {
+            reqs.iter()
+                .map(|req| {
+                    req.as_object()
+                        .map(|m| {
+                            m.iter()
+                                .map(|(k, scopes)| {
+                                    let scopes = scopes
+                                        .as_array()
+                                        .map(|a| {
+                                            a.iter()
+                                                .filter_map(Value::as_str)
+                                                .map(str::to_string)
+                                                .collect()
+                                        })
+                                        .unwrap_or_default();
+                                    (k.clone(), scopes)
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default()
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Where API keys travel, from `apiKey` security schemes: these names are never "undeclared".
+fn credential_names(doc: &Value) -> Vec<(ParamLocation, String)> {
+    let mut out = Vec::new();
+    if let Some(Value::Object(schemes)) = doc.pointer("/components/securitySchemes") {
+        for scheme in schemes.values() {
+            let scheme = deref(doc, scheme);
+            if scheme.get("type").and_then(Value::as_str) != Some("apiKey") {
+                continue;
+            }
+            let loc = scheme
+                .get("in")
+                .and_then(Value::as_str)
+                .and_then(ParamLocation::parse);
+            let name = scheme.get("name").and_then(Value::as_str);
+            if let (Some(loc), Some(name)) = (loc, name) {
+                let name = if loc == ParamLocation::Header {
+                    name.to_ascii_lowercase()
+                } else {
+                    name.to_string()
+                };
+                out.push((loc, name));
+            }
+        }
+    }
+    out
+}
+
+impl Compiler<'_> {
+    fn error(&mut self, ptr: &str, kind: ContractErrorKind) {
+        self.errors
+            .push(ContractError::new(self.file.clone(), kind).at(ptr.to_string()));
+    }
+
+    fn validator(&mut self, side: Side, ptr: &str) -> Option<SchemaValidator> {
+        let key = (side == Side::Request, ptr.to_string());
+        if let Some(v) = self.cache.get(&key) {
+            return Some(v.clone());
+        }
+        match self.schemas.compile(self.registry, side, ptr) {
+            Ok(v) => {
+                self.cache.insert(key, v.clone());
+                Some(v)
+            }
+            Err(e) => {
+                self.error(ptr, ContractErrorKind::Schema(e));
+                None
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn operation(
+        &mut self,
+        item: &Map<String, Value>,
+        op: &Value,
+        op_ptr: &str,
+        method: Method,
+        path: &str,
+        route: &str,
+        trailing_slash: bool,
+        path_params: &[String],
+        root_security: Option<&Vec<crate::operation::SecurityRequirement>>,
+    ) -> Option<Operation> {
+        let Value::Object(o) = op else {
+            self.error(
+                op_ptr,
+                ContractErrorKind::Invalid("operation must be an object".into()),
+            );
+            return None;
+        };
+        let id = o
+            .get("operationId")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("{method} {path}"));
+        // Operation-level parameters override path-level ones with the same name and location.
+        let mut params: Vec<Parameter> = Vec::new();
+        let item_ptr = op_ptr.rsplit_once('/').map(|(a, _)| a).unwrap_or_default();
+        for (list, base) in [
+            (
+                item.get("parameters"),
+                pointer::push(item_ptr, "parameters"),
+            ),
+            (o.get("parameters"), pointer::push(op_ptr, "parameters")),
+        ] {
+            let Some(Value::Array(list)) = list else {
+                continue;
+            };
+            for (i, p) in list.iter().enumerate() {
+                if let Some(param) = self.parameter(p, format!("{base}/{i}")) {
+                    params.retain(|q| !(q.location == param.location && q.name == param.name));
+                    params.push(param);
+                }
+            }
+        }
+        for name in path_params {
+            if !params
+                .iter()
+                .any(|p| p.location == ParamLocation::Path && &p.name == name)
+            {
+                self.error(
+                    op_ptr,
+                    ContractErrorKind::Invalid(format!(
+                        "path parameter \"{name}\" of {path} is not declared"
+                    )),
+                );
+            }
+        }
+        let body = match o.get("requestBody") {
+            Some(b) => self.request_body(b, pointer::push(op_ptr, "requestBody")),
+            None => None,
+        };
+        let mut responses = Vec::new();
+        if let Some(Value::Object(rs)) = o.get("responses") {
+            let base = pointer::push(op_ptr, "responses");
+            for (code, r) in rs {
+                if code.starts_with("x-") {
+                    continue;
+                }
+                let status = match parse_status(code) {
+                    Some(s) => s,
+                    None => {
+                        self.error(
+                            &pointer::push(&base, code),
+                            ContractErrorKind::Invalid(format!("\"{code}\" is not a status code")),
+                        );
+                        continue;
+                    }
+                };
+                let (rptr, r) = deref_ptr(self.doc, r, pointer::push(&base, code));
+                let content = self.content(r, &rptr, Side::Response);
+                responses.push(ResponseSpec { status, content });
+            }
+        }
+        let security = o
+            .get("security")
+            .map(parse_security)
+            .or_else(|| root_security.cloned());
+        let mode = match o.get("x-rampart-mode") {
+            None => None,
+            Some(Value::String(m)) if matches!(m.as_str(), "enforce" | "monitor" | "off") => {
+                Some(m.clone())
+            }
+            Some(other) => {
+                self.error(
+                    &pointer::push(op_ptr, "x-rampart-mode"),
+                    ContractErrorKind::Invalid(format!(
+                        "x-rampart-mode must be enforce, monitor or off, not {other}"
+                    )),
+                );
+                None
+            }
+        };
+        let extensions = o
+            .iter()
+            .filter(|(k, _)| k.starts_with("x-"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        Some(Operation {
+            id,
+            method,
+            path: path.to_string(),
+            route: route.to_string(),
+            trailing_slash,
+            path_params: path_params.to_vec(),
+            params,
+            body,
+            responses,
+            security,
+            deprecated: o.get("deprecated") == Some(&Value::Bool(true)),
+            mode,
+            extensions,
+            pointer: op_ptr.to_string(),
+            credential_names: self.credentials.clone(),
+        })
+    }
+
+    fn parameter(&mut self, p: &Value, ptr: String) -> Option<Parameter> {
+        let (ptr, p) = deref_ptr(self.doc, p, ptr);
+        let name = p.get("name").and_then(Value::as_str);
+        let location = p
+            .get("in")
+            .and_then(Value::as_str)
+            .and_then(ParamLocation::parse);
+        let (Some(name), Some(location)) = (name, location) else {
+            self.error(
+                &ptr,
+                ContractErrorKind::Invalid("parameter needs a \"name\" and a valid \"in\"".into()),
+            );
+            return None;
+        };
+        let style = match p.get("style").and_then(Value::as_str) {
+            Some("form") => Style::Form,
+            Some("simple") => Style::Simple,
+            Some("spaceDelimited") => Style::SpaceDelimited,
+            Some("pipeDelimited") => Style::PipeDelimited,
+            Some("deepObject") => Style::DeepObject,
+            Some(_) => Style::Other,
+            None => match location {
+                ParamLocation::Query | ParamLocation::Cookie => Style::Form,
+                _ => Style::Simple,
+            },
+        };
+        let explode = p
+            .get("explode")
+            .and_then(Value::as_bool)
+            .unwrap_or(style == Style::Form);
+        let (schema_ptr, json_content) = if p.get("schema").is_some() {
+            (Some(pointer::push(&ptr, "schema")), false)
+        } else if let Some(Value::Object(content)) = p.get("content") {
+            let json = content.keys().any(|k| is_json(&k.to_ascii_lowercase()));
+            let first = content.keys().next().cloned().unwrap_or_default();
+            (
+                Some(pointer::push(
+                    &pointer::push(&pointer::push(&ptr, "content"), &first),
+                    "schema",
+                )),
+                json,
+            )
+        } else {
+            (None, false)
+        };
+        let kind = match p.get("schema") {
+            Some(s) => kind_of(self.doc, s),
+            None => crate::params::ValueKind::String,
+        };
+        let validator = match &schema_ptr {
+            Some(sp) if pointer::resolve(self.doc, sp).is_ok() => self.validator(Side::Request, sp),
+            _ => None,
+        };
+        let name = if location == ParamLocation::Header {
+            name.to_ascii_lowercase()
+        } else {
+            name.to_string()
+        };
+        Some(Parameter {
+            name,
+            location,
+            required: location == ParamLocation::Path
+                || p.get("required") == Some(&Value::Bool(true)),
+            style,
+            explode,
+            kind,
+            json_content,
+            validator,
+            deprecated: p.get("deprecated") == Some(&Value::Bool(true)),
+        })
+    }
+
+    fn request_body(&mut self, b: &Value, ptr: String) -> Option<RequestBody> {
+        let (ptr, b) = deref_ptr(self.doc, b, ptr);
+        Some(RequestBody {
+            required: b.get("required") == Some(&Value::Bool(true)),
+            content: self.content(b, &ptr, Side::Request),
+        })
+    }
+
+    fn content(&mut self, holder: &Value, ptr: &str, side: Side) -> Vec<MediaSchema> {
+        let mut out = Vec::new();
+        let Some(Value::Object(content)) = holder.get("content") else {
+            return out;
+        };
+        let base = pointer::push(ptr, "content");
+        for (mt, media) in content {
+            let media_type = crate::operation::media_essence(mt);
+            let mptr = pointer::push(&base, mt);
+            let json = is_json(&media_type) || media_type == "*/*" && false;
+            let (validator, shape) = match media.get("schema") {
+                Some(_) if json => {
+                    let sptr = pointer::push(&mptr, "schema");
+                    let v = self.validator(side, &sptr);
+                    let s = self.shapes.intern(self.doc, &sptr);
+                    (v, Some(s))
+                }
+                _ => (None, None),
+            };
+            out.push(MediaSchema {
+                media_type,
+                json,
+                validator,
+                shape,
+            });
+        }
+        out
+    }
+}
+
+fn parse_status(code: &str) -> Option<StatusKey> {
+    if code == "default" {
+        return Some(StatusKey::Default);
+    }
+    let b = code.as_bytes();
+    if b.len() == 3 && b[1..].eq_ignore_ascii_case(b"XX") && (b'1'..=b'5').contains(&b[0]) {
+        return Some(StatusKey::Range(u16::from(b[0] - b'0')));
+    }
+    match code.parse::<u16>() {
+        Ok(n) if (100..=599).contains(&n) => Some(StatusKey::Exact(n)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn server_base_path_handles_absolute_relative_and_variables() {
+        assert_eq!(
+            server_base_path(&json!({"servers": [{"url": "/api/"}]})),
+            "/api"
+        );
+        assert_eq!(
+            server_base_path(&json!({"servers": [{"url": "https://x.example.com/v2"}]})),
+            "/v2"
+        );
+        assert_eq!(
+            server_base_path(&json!({"servers": [{"url": "https://x.example.com"}]})),
+            ""
+        );
+        assert_eq!(
+            server_base_path(&json!({"servers": [{"url": "{scheme}://h/{base}",
+                "variables": {"scheme": {"default": "https"}, "base": {"default": "v1"}}}]})),
+            "/v1"
+        );
+    }
+
+    #[test]
+    fn status_keys() {
+        assert_eq!(parse_status("200"), Some(StatusKey::Exact(200)));
+        assert_eq!(parse_status("4XX"), Some(StatusKey::Range(4)));
+        assert_eq!(parse_status("default"), Some(StatusKey::Default));
+        assert_eq!(parse_status("abc"), None);
+    }
+}

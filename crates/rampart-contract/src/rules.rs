@@ -1,0 +1,74 @@
+//! The rule vocabulary shared by the gateway, the audit and the scanner.
+//!
+//! A rule id names *why* an exchange was stopped or changed. Ids are stable:
+//! they appear in security logs, problem responses and reports, and operators
+//! filter and alert on them. Each rule maps to one OWASP API Security Top 10
+//! (2023) category, so every consumer reports the same category for it.
+
+/// One rule: a stable id, its OWASP API Top 10 2023 category and a title.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rule {
+    /// Stable id, e.g. `contract.body.read-only`.
+    pub id: &'static str,
+    /// OWASP API Security Top 10 2023 category, e.g. `API3:2023`.
+    pub owasp: &'static str,
+    /// One-line title.
+    pub title: &'static str,
+}
+
+macro_rules! rules {
+    ($( $name:ident = ($id:literal, $owasp:literal, $title:literal); )*) => {
+        $(
+            #[doc = $title]
+            pub const $name: Rule = Rule { id: $id, owasp: $owasp, title: $title };
+        )*
+        /// Every rule, for documentation and `--explain`.
+        pub const ALL: &[Rule] = &[$($name),*];
+    };
+}
+
+rules! {
+    NORMALIZE = ("normalize", "API8:2023", "The request target is ambiguous or malformed");
+    ROUTE_UNKNOWN = ("contract.route.unknown", "API9:2023", "No operation in the contract matches the path (shadow API probe)");
+    ROUTE_METHOD = ("contract.route.method", "API9:2023", "The path exists but not with this method");
+    METHOD_OVERRIDE = ("normalize.method-override", "API5:2023", "A method-override header or parameter could change the method the upstream sees");
+    PARAM_UNDECLARED = ("contract.param.undeclared", "API8:2023", "A query, header or cookie parameter the operation does not declare");
+    PARAM_MISSING = ("contract.param.missing", "API8:2023", "A required parameter is missing");
+    PARAM_TYPE = ("contract.param.type", "API8:2023", "A parameter value is not of the declared type");
+    PARAM_SCHEMA = ("contract.param.schema", "API4:2023", "A parameter value breaks its schema (bounds, pattern, enum)");
+    PARAM_REPEATED = ("contract.param.repeated", "API8:2023", "A single-valued parameter is repeated (parameter pollution)");
+    BODY_MISSING = ("contract.body.missing", "API8:2023", "A required request body is missing");
+    BODY_UNEXPECTED = ("contract.body.unexpected", "API8:2023", "A body was sent to an operation that declares none");
+    BODY_MEDIA_TYPE = ("contract.body.media-type", "API8:2023", "The request's content type is not declared");
+    BODY_MALFORMED = ("contract.body.malformed", "API8:2023", "The request body is not well-formed JSON (or has duplicate keys)");
+    BODY_TOO_LARGE = ("contract.body.too-large", "API4:2023", "The request body exceeds the size limit");
+    BODY_READ_ONLY = ("contract.body.read-only", "API3:2023", "The request sets a readOnly property (mass assignment)");
+    BODY_UNDECLARED = ("contract.body.undeclared", "API3:2023", "The request sets a property the schema does not declare (mass assignment)");
+    BODY_SCHEMA = ("contract.body.schema", "API8:2023", "The request body breaks its schema");
+    RESPONSE_STATUS = ("contract.response.status", "API8:2023", "The upstream answered with an undeclared status");
+    RESPONSE_MEDIA_TYPE = ("contract.response.media-type", "API8:2023", "The upstream answered with an undeclared content type");
+    RESPONSE_MALFORMED = ("contract.response.malformed", "API10:2023", "The upstream's JSON response is not well-formed");
+    RESPONSE_TOO_LARGE = ("contract.response.too-large", "API4:2023", "The upstream's response is too large to inspect");
+    RESPONSE_SCHEMA = ("contract.response.schema", "API10:2023", "The upstream's response breaks its schema");
+    RESPONSE_UNDECLARED = ("contract.response.undeclared", "API3:2023", "The upstream returned properties the contract does not declare (stripped)");
+    RESPONSE_WRITE_ONLY = ("contract.response.write-only", "API3:2023", "The upstream returned a writeOnly property (stripped)");
+    UPSTREAM_UNAVAILABLE = ("upstream.unavailable", "API8:2023", "The upstream could not be reached or timed out");
+    LIMIT_HEADERS = ("limit.headers", "API4:2023", "Too many or too large request headers");
+}
+
+/// Look a rule up by id.
+pub fn by_id(id: &str) -> Option<&'static Rule> {
+    ALL.iter().find(|r| r.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ids_are_unique() {
+        let mut ids: Vec<_> = super::ALL.iter().map(|r| r.id).collect();
+        ids.sort_unstable();
+        let n = ids.len();
+        ids.dedup();
+        assert_eq!(ids.len(), n);
+    }
+}

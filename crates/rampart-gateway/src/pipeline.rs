@@ -1,0 +1,826 @@
+//! The request pipeline: named phases, run in order, over one exchange.
+//!
+//! ```text
+//! accept -> normalize -> route -> validate request -> forward -> validate response -> record
+//! ```
+//!
+//! (Authentication, throttling and authorization slot in between route and
+//! forward as those capabilities land; see DESIGN.md.) Each phase either lets
+//! the exchange continue or ends it with a [`Decision`]. The operation's mode
+//! decides what a refusal means: `enforce` responds with it, `monitor` records
+//! it as *flagged* and carries on unchanged, `off` skips the checks.
+//! Every exchange, however it ends, produces exactly one security event.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use arc_swap::ArcSwap;
+use bytes::Bytes;
+use http::header::{self, HeaderValue};
+use http::{Method, Request, Response, StatusCode, Version, request};
+use http_body::Body as _;
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use rampart_config::{Mode, Undeclared};
+use rampart_contract::operation::{Issue, ResponseLookup};
+use rampart_contract::{Matched, Operation, pick_media, rules};
+use rampart_normalize::{NormalizeError, NormalizedTarget};
+
+use crate::body::{BoxBody, ReadError, empty, full, parse_json_strict, prepend, read_bounded};
+use crate::decision::{Decision, Outcome, Problem};
+use crate::headers;
+use crate::runtime::{Api, Runtime};
+use crate::seclog::{SecurityEvent, SecurityLog, Verdict, rfc3339};
+use crate::upstream::{Forward, HttpClient, build_request, strip_hop_by_hop};
+
+/// The gateway: shared by every connection.
+pub struct Gateway {
+    state: Arc<ArcSwap<Runtime>>,
+    client: HttpClient,
+    log: SecurityLog,
+    ids: RequestIds,
+}
+
+/// Cheap, unique request ids: a random per-process prefix and a counter.
+struct RequestIds {
+    prefix: u64,
+    next: AtomicU64,
+}
+
+impl RequestIds {
+    fn new() -> Self {
+        RequestIds {
+            prefix: uuid::Uuid::new_v4().as_u64_pair().0,
+            next: AtomicU64::new(1),
+        }
+    }
+
+    fn next(&self) -> String {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        format!("{:016x}{:08x}", self.prefix, n)
+    }
+}
+
+/// What the record phase writes, filled in as the exchange goes.
+struct Record {
+    ts: SystemTime,
+    started: Instant,
+    request_id: String,
+    client: SocketAddr,
+    method: Method,
+    path: String,
+    api: Option<String>,
+    operation: Option<String>,
+    route: Option<String>,
+    mode: Mode,
+    verdict: Verdict,
+    upstream_status: Option<u16>,
+    rules: Vec<&'static str>,
+    reason: Option<String>,
+}
+
+impl Record {
+    fn flag(&mut self, d: &Decision, enforce: bool) {
+        for id in d.rule_ids() {
+            if !self.rules.contains(&id) {
+                self.rules.push(id);
+            }
+        }
+        if self.reason.is_none() {
+            self.reason = Some(log_reason(d));
+        }
+        self.verdict = if enforce {
+            Verdict::Blocked
+        } else {
+            Verdict::Flagged
+        };
+    }
+}
+
+/// The logged reason names rules and locations only: messages can quote
+/// request values, and those may be secrets or personal data.
+fn log_reason(d: &Decision) -> String {
+    if d.issues.is_empty() {
+        return d.rule.title.to_string();
+    }
+    let mut parts: Vec<String> = d
+        .issues
+        .iter()
+        .take(5)
+        .map(|i| format!("{} at {}", i.rule.id, i.location))
+        .collect();
+    if d.issues.len() > 5 {
+        parts.push(format!("and {} more", d.issues.len() - 5));
+    }
+    parts.join("; ")
+}
+
+fn clip(s: &str, n: usize) -> String {
+    if s.len() <= n {
+        return s.to_string();
+    }
+    let mut cut = n;
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}…", &s[..cut])
+}
+
+/// A routed exchange.
+struct Routed<'r> {
+    api: &'r Api,
+    op: &'r Operation,
+    values: Vec<String>,
+}
+
+impl Gateway {
+    /// A gateway over a runtime that can be swapped by reloads.
+    pub fn new(state: Arc<ArcSwap<Runtime>>, client: HttpClient, log: SecurityLog) -> Self {
+        Gateway {
+            state,
+            client,
+            log,
+            ids: RequestIds::new(),
+        }
+    }
+
+    /// Handle one exchange.
+    pub async fn handle(
+        &self,
+        req: Request<Incoming>,
+        peer: SocketAddr,
+        tls: bool,
+    ) -> Response<BoxBody> {
+        let rt = self.state.load_full();
+        let (parts, body) = req.into_parts();
+        let mut rec = Record {
+            ts: SystemTime::now(),
+            started: Instant::now(),
+            request_id: self.ids.next(),
+            client: peer,
+            method: parts.method.clone(),
+            path: clip(parts.uri.path(), 512),
+            api: None,
+            operation: None,
+            route: None,
+            mode: rt.config.config.mode,
+            verdict: Verdict::Allowed,
+            upstream_status: None,
+            rules: Vec::new(),
+            reason: None,
+        };
+        let resp = self.exchange(&rt, &parts, body, &mut rec, tls).await;
+        let mut resp = resp;
+        if let Ok(v) = HeaderValue::from_str(&rec.request_id) {
+            resp.headers_mut().insert("x-request-id", v);
+        }
+        self.record(&rec, resp.status()).await;
+        resp
+    }
+
+    async fn exchange(
+        &self,
+        rt: &Runtime,
+        parts: &request::Parts,
+        body: Incoming,
+        rec: &mut Record,
+        tls: bool,
+    ) -> Response<BoxBody> {
+        let limits = &rt.config.config.limits;
+        // accept: header caps (hyper enforces looser hard limits before we get here).
+        if let Outcome::Respond(d) = accept(parts, limits.max_headers, limits.max_header_list_bytes)
+        {
+            rec.flag(&d, true);
+            return d.into_response(&rec.request_id);
+        }
+        // normalize
+        let global_mode = rt.config.config.mode;
+        let target = match normalize(rt, parts) {
+            Ok(t) => t,
+            Err(d) => {
+                rec.flag(&d, global_mode == Mode::Enforce);
+                if global_mode == Mode::Enforce {
+                    return d.into_response(&rec.request_id);
+                }
+                return self.pass_through(rt, parts, body, rec, tls).await;
+            }
+        };
+        rec.path = clip(&target.canonical_path, 512);
+        // route
+        let routed = match route(rt, &parts.method, &target.route_path) {
+            Ok(r) => r,
+            Err((d, api)) => {
+                let mode = api.map(|a| a.mode).unwrap_or(global_mode);
+                rec.mode = mode;
+                rec.flag(&d, mode == Mode::Enforce);
+                if mode == Mode::Enforce {
+                    return d.into_response(&rec.request_id);
+                }
+                // Monitor or off: pass the request on as it came.
+                return self.pass_through(rt, parts, body, rec, tls).await;
+            }
+        };
+        let mode = routed.api.mode_of(routed.op);
+        rec.mode = mode;
+        rec.api = Some(routed.api.name.clone());
+        rec.operation = Some(routed.op.id.clone());
+        rec.route = Some(routed.op.route.clone());
+        if mode == Mode::Off {
+            rec.verdict = Verdict::Unchecked;
+        }
+        // validate request
+        let body = match self
+            .validate_request(rt, parts, &routed, &target.query, body, mode, rec)
+            .await
+        {
+            Ok(b) => b,
+            Err(resp) => return resp,
+        };
+        // forward
+        let mut pq = target.canonical_path.clone();
+        if routed.op.trailing_slash && pq != "/" {
+            pq.push('/');
+        }
+        if let Some(q) = &target.canonical_query {
+            pq.push('?');
+            pq.push_str(q);
+        }
+        let upstream = match self
+            .forward(rt, parts, routed.api, &pq, body, rec, tls)
+            .await
+        {
+            Ok(r) => r,
+            Err(d) => {
+                rec.flag(&d, true);
+                return d.into_response(&rec.request_id);
+            }
+        };
+        // validate response
+        self.validate_response(rt, parts, &routed, upstream, mode, rec)
+            .await
+    }
+
+    /// Forward an exchange that could not be routed (monitor or off mode only).
+    async fn pass_through(
+        &self,
+        rt: &Runtime,
+        parts: &request::Parts,
+        body: Incoming,
+        rec: &mut Record,
+        tls: bool,
+    ) -> Response<BoxBody> {
+        let path = parts.uri.path();
+        let Some(api) = rt
+            .apis
+            .iter()
+            .find(|a| !a.contract.base_path.is_empty() && path.starts_with(&a.contract.base_path))
+            .or_else(|| rt.apis.first())
+        else {
+            let d = Decision::new(
+                StatusCode::NOT_FOUND,
+                Problem::NotFound,
+                &rules::ROUTE_UNKNOWN,
+                "no API is configured",
+            );
+            return d.into_response(&rec.request_id);
+        };
+        rec.api = Some(api.name.clone());
+        let pq = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| "/".into());
+        let limit = rt.config.config.limits.max_request_body_bytes as usize;
+        let body = Limited::new(body, limit).boxed();
+        match self.forward(rt, parts, api, &pq, body, rec, tls).await {
+            Ok(resp) => {
+                let (mut p, b) = resp.into_parts();
+                strip_hop_by_hop(&mut p.headers);
+                Response::from_parts(p, b.map_err(Into::into).boxed())
+            }
+            Err(d) => {
+                rec.flag(&d, true);
+                d.into_response(&rec.request_id)
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn validate_request(
+        &self,
+        rt: &Runtime,
+        parts: &request::Parts,
+        routed: &Routed<'_>,
+        query: &[(String, String)],
+        mut body: Incoming,
+        mode: Mode,
+        rec: &mut Record,
+    ) -> Result<BoxBody, Response<BoxBody>> {
+        let cfg = &rt.config.config;
+        let limits = &cfg.limits;
+        let has_body = !body.is_end_stream();
+        if mode == Mode::Off {
+            return Ok(if has_body {
+                Limited::new(body, limits.max_request_body_bytes as usize).boxed()
+            } else {
+                empty()
+            });
+        }
+        let op = routed.op;
+        let mut issues: Vec<Issue> = Vec::new();
+        op.check_path(&routed.values, &mut issues);
+        op.check_query(query, &mut issues);
+        let allowed = |n: &str| headers::is_standard(n) || rt.allowed_headers.contains(n);
+        op.check_headers(
+            &parts.headers,
+            &allowed,
+            cfg.contract.undeclared_headers == Undeclared::Reject,
+            &mut issues,
+        );
+        let cookies = cookies(&parts.headers);
+        op.check_cookies(
+            &cookies,
+            cfg.contract.undeclared_cookies == Undeclared::Reject,
+            &mut issues,
+        );
+        let mut forward_body = if has_body { None } else { Some(empty()) };
+        match (&op.body, has_body) {
+            (None, true) => issues.push(Issue::new(
+                &rules::BODY_UNEXPECTED,
+                "body",
+                "this operation takes no request body",
+            )),
+            (Some(b), false) if b.required => issues.push(Issue::new(
+                &rules::BODY_MISSING,
+                "body",
+                "a request body is required",
+            )),
+            (Some(b), true) => {
+                let ct = parts
+                    .headers
+                    .get(header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .map(rampart_contract::media_essence);
+                let media = ct.as_deref().and_then(|ct| pick_media(&b.content, ct));
+                match media {
+                    None => issues.push(Issue::new(
+                        &rules::BODY_MEDIA_TYPE,
+                        "header.content-type",
+                        match &ct {
+                            Some(ct) => {
+                                format!("content type \"{}\" is not declared", clip(ct, 64))
+                            }
+                            None => "a content type is required".to_string(),
+                        },
+                    )),
+                    Some(media) if media.json => {
+                        let timeout = Duration::from_millis(limits.request_body_timeout_ms);
+                        match read_bounded(&mut body, limits.max_request_body_bytes, timeout).await
+                        {
+                            Ok(bytes) => {
+                                match parse_json_strict(&bytes, limits.max_json_depth) {
+                                    Ok(value) => routed.api.contract.check_request_body(
+                                        media,
+                                        &value,
+                                        cfg.contract.undeclared_body_properties
+                                            == Undeclared::Reject,
+                                        &mut issues,
+                                    ),
+                                    Err(e) => {
+                                        issues.push(Issue::new(&rules::BODY_MALFORMED, "body", e.0))
+                                    }
+                                }
+                                forward_body = Some(full(bytes));
+                            }
+                            Err(ReadError::TooLarge(prefix)) => {
+                                issues.push(Issue::new(
+                                    &rules::BODY_TOO_LARGE,
+                                    "body",
+                                    format!(
+                                        "the body exceeds {} bytes",
+                                        limits.max_request_body_bytes
+                                    ),
+                                ));
+                                drop(prefix);
+                                // Too large is a resource limit: refused in every checked mode.
+                                let d = Decision::from_issues(issues);
+                                rec.flag(&d, true);
+                                return Err(d.into_response(&rec.request_id));
+                            }
+                            Err(ReadError::Timeout) => {
+                                let d = Decision::new(
+                                    StatusCode::REQUEST_TIMEOUT,
+                                    Problem::RequestTimeout,
+                                    &rules::BODY_MALFORMED,
+                                    "the request body was not received in time",
+                                );
+                                rec.flag(&d, true);
+                                return Err(d.into_response(&rec.request_id));
+                            }
+                            Err(ReadError::Io(_)) => {
+                                let d = Decision::new(
+                                    StatusCode::BAD_REQUEST,
+                                    Problem::MalformedRequest,
+                                    &rules::BODY_MALFORMED,
+                                    "the request body could not be read",
+                                );
+                                rec.flag(&d, true);
+                                return Err(d.into_response(&rec.request_id));
+                            }
+                        }
+                    }
+                    Some(_) => {}
+                }
+            }
+            (Some(_), false) => {}
+            (None, false) => {}
+        }
+        if !issues.is_empty() {
+            let d = Decision::from_issues(issues);
+            let enforce = mode == Mode::Enforce;
+            rec.flag(&d, enforce);
+            if enforce {
+                return Err(d.into_response(&rec.request_id));
+            }
+        }
+        Ok(match forward_body {
+            Some(b) => b,
+            None => Limited::new(body, limits.max_request_body_bytes as usize).boxed(),
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn forward(
+        &self,
+        rt: &Runtime,
+        parts: &request::Parts,
+        api: &Api,
+        path_and_query: &str,
+        body: BoxBody,
+        rec: &mut Record,
+        tls: bool,
+    ) -> Result<Response<Incoming>, Decision> {
+        let req = build_request(
+            Forward {
+                parts,
+                upstream: &api.upstream,
+                path_and_query,
+                request_id: &rec.request_id,
+                client_ip: rec.client.ip(),
+                tls,
+            },
+            body,
+        )
+        .map_err(|_| {
+            Decision::new(
+                StatusCode::BAD_REQUEST,
+                Problem::MalformedRequest,
+                &rules::NORMALIZE,
+                "the request cannot be forwarded",
+            )
+        })?;
+        let timeout = Duration::from_millis(rt.config.config.limits.upstream_timeout_ms);
+        match tokio::time::timeout(timeout, self.client.request(req)).await {
+            Ok(Ok(resp)) => {
+                rec.upstream_status = Some(resp.status().as_u16());
+                Ok(resp)
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(api = %api.name, error = %e, request_id = %rec.request_id, "upstream request failed");
+                Err(Decision::new(
+                    StatusCode::BAD_GATEWAY,
+                    Problem::UpstreamUnavailable,
+                    &rules::UPSTREAM_UNAVAILABLE,
+                    "the upstream service could not be reached",
+                ))
+            }
+            Err(_) => Err(Decision::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                Problem::UpstreamTimeout,
+                &rules::UPSTREAM_UNAVAILABLE,
+                "the upstream service did not answer in time",
+            )),
+        }
+    }
+
+    async fn validate_response(
+        &self,
+        rt: &Runtime,
+        parts: &request::Parts,
+        routed: &Routed<'_>,
+        resp: Response<Incoming>,
+        mode: Mode,
+        rec: &mut Record,
+    ) -> Response<BoxBody> {
+        let (mut head, mut body) = resp.into_parts();
+        strip_hop_by_hop(&mut head.headers);
+        if mode == Mode::Off {
+            return Response::from_parts(head, body.map_err(Into::into).boxed());
+        }
+        let enforce = mode == Mode::Enforce;
+        let status = head.status.as_u16();
+        let no_body = parts.method == Method::HEAD
+            || head.status == StatusCode::NO_CONTENT
+            || head.status == StatusCode::NOT_MODIFIED
+            || head.status.is_informational();
+        let has_body = !no_body && !body.is_end_stream();
+        let ct = head
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let violation = |rule: &'static rampart_contract::Rule| {
+            Decision::new(
+                StatusCode::BAD_GATEWAY,
+                Problem::BadUpstreamResponse,
+                rule,
+                "the upstream's response did not match the API contract",
+            )
+        };
+        let lookup = routed
+            .op
+            .response_for(status, if has_body { ct.as_deref() } else { None });
+        let media = match lookup {
+            ResponseLookup::UndeclaredStatus => Err(violation(&rules::RESPONSE_STATUS)),
+            ResponseLookup::UndeclaredMediaType => Err(violation(&rules::RESPONSE_MEDIA_TYPE)),
+            ResponseLookup::Declared(spec, None) => {
+                if has_body && (!spec.content.is_empty() || ct.is_some()) {
+                    Err(violation(&rules::RESPONSE_MEDIA_TYPE))
+                } else {
+                    Ok(None)
+                }
+            }
+            ResponseLookup::Declared(_, Some(m)) => Ok(Some(m)),
+        };
+        let media = match media {
+            Ok(m) => m,
+            Err(d) => {
+                rec.flag(&d, enforce);
+                if enforce {
+                    return d.into_response(&rec.request_id);
+                }
+                return Response::from_parts(head, body.map_err(Into::into).boxed());
+            }
+        };
+        let Some(media) = media.filter(|m| m.json && (m.validator.is_some() || m.shape.is_some()))
+        else {
+            return Response::from_parts(head, body.map_err(Into::into).boxed());
+        };
+        let encoded = head
+            .headers
+            .get(header::CONTENT_ENCODING)
+            .is_some_and(|v| v.as_bytes() != b"identity");
+        if encoded {
+            let d = violation(&rules::RESPONSE_MEDIA_TYPE);
+            rec.flag(&d, enforce);
+            if enforce {
+                return d.into_response(&rec.request_id);
+            }
+            return Response::from_parts(head, body.map_err(Into::into).boxed());
+        }
+        let limits = &rt.config.config.limits;
+        let timeout = Duration::from_millis(limits.upstream_timeout_ms);
+        let bytes = match read_bounded(&mut body, limits.max_response_body_bytes, timeout).await {
+            Ok(b) => b,
+            Err(ReadError::TooLarge(prefix)) => {
+                let d = violation(&rules::RESPONSE_TOO_LARGE);
+                rec.flag(&d, enforce);
+                if enforce {
+                    return d.into_response(&rec.request_id);
+                }
+                return Response::from_parts(head, prepend(prefix, body));
+            }
+            Err(_) => {
+                let d = Decision::new(
+                    StatusCode::BAD_GATEWAY,
+                    Problem::UpstreamUnavailable,
+                    &rules::UPSTREAM_UNAVAILABLE,
+                    "the upstream's response was cut short",
+                );
+                rec.flag(&d, true);
+                return d.into_response(&rec.request_id);
+            }
+        };
+        let mut value = match parse_json_strict(&bytes, limits.max_json_depth) {
+            Ok(v) => v,
+            Err(_) => {
+                let d = violation(&rules::RESPONSE_MALFORMED);
+                rec.flag(&d, enforce);
+                if enforce {
+                    return d.into_response(&rec.request_id);
+                }
+                return Response::from_parts(head, full(bytes));
+            }
+        };
+        let (findings, violations) = routed
+            .api
+            .contract
+            .check_response_body(media, &mut value, enforce);
+        let mut out = bytes;
+        if !findings.is_empty() {
+            let mut stripped: Vec<Issue> = Vec::new();
+            for f in &findings {
+                let rule = match f.kind {
+                    rampart_contract::shape::PropertyFindingKind::WriteOnly => {
+                        &rules::RESPONSE_WRITE_ONLY
+                    }
+                    _ => &rules::RESPONSE_UNDECLARED,
+                };
+                stripped.push(Issue::new(
+                    rule,
+                    format!("response{}", f.pointer),
+                    rule.title,
+                ));
+            }
+            let d = Decision {
+                issues: stripped,
+                ..Decision::new(
+                    StatusCode::OK,
+                    Problem::BadUpstreamResponse,
+                    &rules::RESPONSE_UNDECLARED,
+                    "",
+                )
+            };
+            for id in d.rule_ids() {
+                if !rec.rules.contains(&id) {
+                    rec.rules.push(id);
+                }
+            }
+            if rec.reason.is_none() {
+                rec.reason = Some(log_reason(&d));
+            }
+            if enforce {
+                if rec.verdict == Verdict::Allowed {
+                    rec.verdict = Verdict::Modified;
+                }
+                out = match serde_json::to_vec(&value) {
+                    Ok(v) => Bytes::from(v),
+                    Err(_) => Bytes::new(),
+                };
+            } else if rec.verdict == Verdict::Allowed {
+                rec.verdict = Verdict::Flagged;
+            }
+        }
+        if !violations.is_empty() {
+            let d = Decision {
+                issues: violations
+                    .iter()
+                    .map(|v| {
+                        Issue::new(
+                            &rules::RESPONSE_SCHEMA,
+                            format!("response{}", v.pointer),
+                            v.message.clone(),
+                        )
+                    })
+                    .collect(),
+                ..violation(&rules::RESPONSE_SCHEMA)
+            };
+            rec.flag(&d, enforce);
+            if enforce {
+                return d.into_response(&rec.request_id);
+            }
+        }
+        head.headers.remove(header::CONTENT_LENGTH);
+        if let Ok(v) = HeaderValue::from_str(&out.len().to_string()) {
+            head.headers.insert(header::CONTENT_LENGTH, v);
+        }
+        Response::from_parts(head, full(out))
+    }
+
+    async fn record(&self, rec: &Record, status: StatusCode) {
+        let event = SecurityEvent {
+            ts: rfc3339(rec.ts),
+            request_id: rec.request_id.clone(),
+            client_ip: rec.client.ip().to_string(),
+            method: rec.method.as_str().to_string(),
+            path: rec.path.clone(),
+            api: rec.api.clone(),
+            operation: rec.operation.clone(),
+            route: rec.route.clone(),
+            mode: rec.mode.as_str(),
+            decision: rec.verdict,
+            status: status.as_u16(),
+            upstream_status: rec.upstream_status,
+            rules: rec.rules.clone(),
+            reason: rec.reason.clone(),
+            latency_ms: (rec.started.elapsed().as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0,
+        };
+        self.log.emit(&event).await;
+    }
+}
+
+/// Phase 1, accept: header count and size caps, with a problem response
+/// (hyper's own hard limits sit above these and close the connection).
+fn accept(parts: &request::Parts, max_headers: usize, max_bytes: usize) -> Outcome {
+    let count = parts.headers.len();
+    let bytes: usize = parts
+        .headers
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum();
+    if count > max_headers || bytes > max_bytes {
+        return Outcome::Respond(Decision::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            Problem::HeadersTooLarge,
+            &rules::LIMIT_HEADERS,
+            format!("at most {max_headers} headers and {max_bytes} bytes of headers are accepted"),
+        ));
+    }
+    Outcome::Continue
+}
+
+/// Phase 2, normalize: method, method overrides, origin form, path and query.
+fn normalize(rt: &Runtime, parts: &request::Parts) -> Result<NormalizedTarget, Decision> {
+    let bad = |e: NormalizeError| {
+        let rule = if e.rule_id() == rules::METHOD_OVERRIDE.id {
+            &rules::METHOD_OVERRIDE
+        } else {
+            &rules::NORMALIZE
+        };
+        let mut d = Decision::new(
+            StatusCode::BAD_REQUEST,
+            Problem::MalformedRequest,
+            rule,
+            e.to_string(),
+        );
+        d.issues.push(Issue::new(rule, "request", e.to_string()));
+        d
+    };
+    rampart_normalize::check_method(parts.method.as_str()).map_err(bad)?;
+    for name in parts.headers.keys() {
+        if rampart_normalize::is_method_override_header(name.as_str()) {
+            return Err(bad(NormalizeError::MethodOverride));
+        }
+    }
+    // HTTP/1 absolute-form (`GET http://host/path`) would let the URI's
+    // authority differ from Host; only origin-form is accepted. HTTP/2
+    // always carries scheme and authority as pseudo-headers.
+    if parts.version < Version::HTTP_2
+        && (parts.uri.scheme().is_some() || parts.uri.authority().is_some())
+    {
+        return Err(bad(NormalizeError::NotOriginForm));
+    }
+    rampart_normalize::normalize_target(parts.uri.path(), parts.uri.query(), &rt.normalize)
+        .map_err(bad)
+}
+
+/// Phase 3, route: the first API whose contract declares the operation.
+fn route<'r>(
+    rt: &'r Runtime,
+    method: &Method,
+    path: &str,
+) -> Result<Routed<'r>, (Decision, Option<&'r Api>)> {
+    let mut allowed: Option<(Vec<Method>, &Api)> = None;
+    for api in &rt.apis {
+        match api.contract.route(method, path) {
+            Matched::Found(op, values) => return Ok(Routed { api, op, values }),
+            Matched::MethodNotAllowed(m) => {
+                if allowed.is_none() {
+                    allowed = Some((m, api));
+                }
+            }
+            Matched::NotFound => {}
+        }
+    }
+    if let Some((methods, api)) = allowed {
+        let mut d = Decision::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            Problem::MethodNotAllowed,
+            &rules::ROUTE_METHOD,
+            format!("{method} is not declared for this path"),
+        );
+        d.allow = methods;
+        return Err((d, Some(api)));
+    }
+    let api = rt
+        .apis
+        .iter()
+        .find(|a| !a.contract.base_path.is_empty() && path.starts_with(&a.contract.base_path));
+    Err((
+        Decision::new(
+            StatusCode::NOT_FOUND,
+            Problem::NotFound,
+            &rules::ROUTE_UNKNOWN,
+            "no operation of the API matches this path",
+        ),
+        api,
+    ))
+}
+
+/// Split `Cookie` headers into pairs.
+fn cookies(h: &http::HeaderMap) -> Vec<(&str, &str)> {
+    h.get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| {
+            let c = c.trim();
+            if c.is_empty() {
+                return None;
+            }
+            Some(c.split_once('=').unwrap_or((c, "")))
+        })
+        .collect()
+}

@@ -1,0 +1,267 @@
+//! The compiled, immutable state the gateway serves from.
+//!
+//! Config, contracts and TLS material are loaded and compiled together into a
+//! [`Runtime`]. Requests read it through an `ArcSwap`, so a reload builds a
+//! whole new runtime off the request path and swaps it in atomically; a
+//! runtime that fails to build is never swapped in. `rampart check` uses the
+//! same builder, so "check passes" and "serve starts" mean the same thing.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use http::uri::{Authority, Scheme};
+use http::{HeaderValue, Uri};
+use rampart_config::{ConfigErrors, LoadedConfig, Mode};
+use rampart_contract::{CompileOptions, Contract, ContractErrors, Operation};
+use rampart_normalize::NormalizeOptions;
+
+/// Where an API's traffic goes.
+#[derive(Debug, Clone)]
+pub struct Upstream {
+    /// `http` or `https`.
+    pub scheme: Scheme,
+    /// Host and port.
+    pub authority: Authority,
+    /// Path prefix prepended to every forwarded path ("" for none).
+    pub prefix: String,
+    /// The Host header sent upstream.
+    pub host: HeaderValue,
+}
+
+impl Upstream {
+    /// Parse an upstream URL (validated by the config loader already).
+    pub fn parse(url: &str) -> Result<Upstream, String> {
+        let uri: Uri = url
+            .parse()
+            .map_err(|e| format!("invalid upstream URL: {e}"))?;
+        let scheme = uri
+            .scheme()
+            .cloned()
+            .ok_or("upstream URL needs http:// or https://")?;
+        let authority = uri
+            .authority()
+            .cloned()
+            .ok_or("upstream URL needs a host")?;
+        let host = HeaderValue::from_str(authority.as_str()).map_err(|e| e.to_string())?;
+        Ok(Upstream {
+            scheme,
+            authority,
+            prefix: uri.path().trim_end_matches('/').to_string(),
+            host,
+        })
+    }
+}
+
+/// One protected API.
+#[derive(Debug)]
+pub struct Api {
+    /// Name from the config.
+    pub name: String,
+    /// The compiled contract.
+    pub contract: Contract,
+    /// Where its traffic goes.
+    pub upstream: Upstream,
+    /// The API's mode (config, else global).
+    pub mode: Mode,
+    op_modes: HashMap<String, Mode>,
+}
+
+impl Api {
+    /// The effective mode of an operation: config override, then the spec's
+    /// `x-rampart-mode`, then the API's mode.
+    pub fn mode_of(&self, op: &Operation) -> Mode {
+        self.op_modes.get(&op.id).copied().unwrap_or(self.mode)
+    }
+}
+
+/// Everything the gateway serves from.
+pub struct Runtime {
+    /// The loaded config.
+    pub config: LoadedConfig,
+    /// Protected APIs, in config order.
+    pub apis: Vec<Api>,
+    /// Normalizer limits.
+    pub normalize: NormalizeOptions,
+    /// Header names always allowed though undeclared (lowercase).
+    pub allowed_headers: HashSet<String>,
+    /// TLS server config, when TLS is on.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// Every file this runtime was built from (config, specs and what they reference, TLS files).
+    pub files: Vec<PathBuf>,
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("apis", &self.apis)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A reason a runtime could not be built.
+#[derive(Debug)]
+pub enum RuntimeError {
+    /// The config file is invalid.
+    Config(ConfigErrors),
+    /// An API's spec does not load or compile.
+    Spec {
+        /// The API's name.
+        api: String,
+        /// What is wrong with its spec.
+        errors: ContractErrors,
+    },
+    /// A config setting that only makes sense once specs are loaded, or a TLS file.
+    Setting(rampart_config::ConfigError),
+}
+
+/// Every reason, collected.
+#[derive(Debug)]
+pub struct RuntimeErrors(pub Vec<RuntimeError>);
+
+impl fmt::Display for RuntimeErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for e in &self.0 {
+            if !first {
+                writeln!(f)?;
+            }
+            first = false;
+            match e {
+                RuntimeError::Config(c) => write!(f, "{c}")?,
+                RuntimeError::Spec { api, errors } => {
+                    let mut lines = errors.0.iter().peekable();
+                    while let Some(line) = lines.next() {
+                        write!(f, "{line} [api {api}]")?;
+                        if lines.peek().is_some() {
+                            writeln!(f)?;
+                        }
+                    }
+                }
+                RuntimeError::Setting(c) => write!(f, "{c}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for RuntimeErrors {}
+
+impl Runtime {
+    /// Load the config at `path` and build everything it names.
+    pub fn load(path: &Path) -> Result<Runtime, RuntimeErrors> {
+        let config =
+            rampart_config::load(path).map_err(|e| RuntimeErrors(vec![RuntimeError::Config(e)]))?;
+        Runtime::build(config)
+    }
+
+    /// Build from an already-loaded config.
+    pub fn build(config: LoadedConfig) -> Result<Runtime, RuntimeErrors> {
+        let mut errors = Vec::new();
+        let mut apis = Vec::new();
+        let mut files = vec![config.path.clone()];
+        let cfg = &config.config;
+        for (i, api_cfg) in cfg.apis.iter().enumerate() {
+            let spec_path = config.resolve(&api_cfg.spec);
+            if !spec_path.is_file() {
+                errors.push(RuntimeError::Setting(config.error_at(
+                    &format!("apis[{i}].spec"),
+                    format!("file not found: {}", spec_path.display()),
+                )));
+                continue;
+            }
+            let opts = CompileOptions {
+                base_path: api_cfg.base_path.clone(),
+            };
+            let contract = match Contract::load(&spec_path, &opts) {
+                Ok(c) => c,
+                Err(e) => {
+                    errors.push(RuntimeError::Spec {
+                        api: api_cfg.name.clone(),
+                        errors: e,
+                    });
+                    continue;
+                }
+            };
+            files.extend(contract.files.iter().cloned());
+            let upstream = match Upstream::parse(&api_cfg.upstream) {
+                Ok(u) => u,
+                Err(e) => {
+                    errors.push(RuntimeError::Setting(
+                        config.error_at(&format!("apis[{i}].upstream"), e),
+                    ));
+                    continue;
+                }
+            };
+            let mode = api_cfg.mode.unwrap_or(cfg.mode);
+            let mut op_modes = HashMap::new();
+            for op in &contract.operations {
+                if let Some(m) = op.mode.as_deref().and_then(|m| m.parse::<Mode>().ok()) {
+                    op_modes.insert(op.id.clone(), m);
+                }
+            }
+            for (op_id, op_cfg) in &api_cfg.operations {
+                if contract.operation(op_id).is_none() {
+                    errors.push(RuntimeError::Setting(config.error_at(
+                        &format!("apis[{i}].operations.{op_id}"),
+                        format!(
+                            "the spec of api \"{}\" has no operation \"{op_id}\"",
+                            api_cfg.name
+                        ),
+                    )));
+                    continue;
+                }
+                if let Some(m) = op_cfg.mode {
+                    op_modes.insert(op_id.clone(), m);
+                }
+            }
+            apis.push(Api {
+                name: api_cfg.name.clone(),
+                contract,
+                upstream,
+                mode,
+                op_modes,
+            });
+        }
+        let tls = match &cfg.tls {
+            Some(t) => {
+                let cert = config.resolve(&t.cert);
+                let key = config.resolve(&t.key);
+                files.push(cert.clone());
+                files.push(key.clone());
+                match crate::tls::server_config(&cert, &key) {
+                    Ok(c) => Some(c),
+                    Err(e) => {
+                        errors.push(RuntimeError::Setting(config.error_at("tls", e)));
+                        None
+                    }
+                }
+            }
+            None => None,
+        };
+        if !errors.is_empty() {
+            return Err(RuntimeErrors(errors));
+        }
+        let normalize = NormalizeOptions {
+            max_target_len: 8192,
+            ..NormalizeOptions::default()
+        };
+        let allowed_headers = cfg
+            .contract
+            .allowed_headers
+            .iter()
+            .map(|h| h.to_ascii_lowercase())
+            .collect();
+        files.sort();
+        files.dedup();
+        Ok(Runtime {
+            config,
+            apis,
+            normalize,
+            allowed_headers,
+            tls,
+            files,
+        })
+    }
+}

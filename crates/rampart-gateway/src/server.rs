@@ -1,0 +1,224 @@
+//! Listeners and connections: HTTP/1.1 and HTTP/2 (h2c by preface on plain
+//! TCP, ALPN under TLS), connection caps, header-read timeouts, graceful
+//! shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+use crate::pipeline::Gateway;
+use crate::runtime::{Runtime, RuntimeErrors};
+use crate::seclog::{SecurityLog, SecurityLogWriter};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The config or a spec is invalid.
+    #[error("{0}")]
+    Runtime(RuntimeErrors),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// Address.
+        addr: SocketAddr,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The security log could not be opened.
+    #[error("cannot open the security log: {0}")]
+    Log(std::io::Error),
+    /// The upstream client could not be built.
+    #[error("{0}")]
+    Client(String),
+}
+
+/// A bound, ready-to-run gateway.
+pub struct Server {
+    listener: TcpListener,
+    state: Arc<ArcSwap<Runtime>>,
+    gateway: Arc<Gateway>,
+    writer: SecurityLogWriter,
+    config_path: PathBuf,
+}
+
+/// How long in-flight exchanges get to finish after shutdown is asked for.
+const DRAIN: Duration = Duration::from_secs(30);
+
+impl Server {
+    /// Load the config, compile everything, open the security log and bind the listener.
+    pub async fn bind(config_path: &Path) -> Result<Server, StartError> {
+        let path = config_path.to_path_buf();
+        let runtime = tokio::task::spawn_blocking(move || Runtime::load(&path))
+            .await
+            .map_err(|e| StartError::Client(format!("start-up task failed: {e}")))?
+            .map_err(StartError::Runtime)?;
+        let addr = runtime.config.config.listen;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartError::Bind { addr, source })?;
+        Server::with_listener(runtime, listener, config_path)
+    }
+
+    /// Serve `runtime` on an already-bound listener.
+    pub fn with_listener(
+        runtime: Runtime,
+        listener: TcpListener,
+        config_path: &Path,
+    ) -> Result<Server, StartError> {
+        let cfg = &runtime.config;
+        let (log, writer) = SecurityLog::start(&cfg.config.log.security, |p| cfg.resolve(p))
+            .map_err(StartError::Log)?;
+        let connect = Duration::from_millis(cfg.config.limits.upstream_connect_timeout_ms);
+        let client = crate::upstream::client(connect).map_err(StartError::Client)?;
+        let state = Arc::new(ArcSwap::from_pointee(runtime));
+        let gateway = Arc::new(Gateway::new(state.clone(), client, log));
+        Ok(Server {
+            listener,
+            state,
+            gateway,
+            writer,
+            config_path: config_path.to_path_buf(),
+        })
+    }
+
+    /// The bound address (useful with port 0).
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The swappable runtime (reloads replace it).
+    pub fn state(&self) -> Arc<ArcSwap<Runtime>> {
+        self.state.clone()
+    }
+
+    /// Serve until `shutdown` resolves, then stop accepting, let in-flight
+    /// exchanges finish (up to 30 s), and flush the security log.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send) {
+        let Server {
+            listener,
+            state,
+            gateway,
+            writer,
+            config_path,
+        } = self;
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let reloader = tokio::spawn(crate::reload::watch(config_path, state.clone(), stop_rx));
+        let max = state.load().config.config.limits.max_connections;
+        let permits = Arc::new(Semaphore::new(max));
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        tokio::pin!(shutdown);
+        loop {
+            let permit = tokio::select! {
+                p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+                () = &mut shutdown => break,
+            };
+            let (stream, peer) = tokio::select! {
+                r = listener.accept() => match r {
+                    Ok(c) => c,
+                    Err(e) => {
+                        // EMFILE and friends: back off instead of spinning.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            let _ = stream.set_nodelay(true);
+            let rt = state.load();
+            let limits = rt.config.config.limits.clone();
+            let tls = rt.tls.clone();
+            drop(rt);
+            let gw = gateway.clone();
+            let watcher = graceful.watcher();
+            tokio::spawn(async move {
+                let _permit = permit;
+                let builder = conn_builder(&limits);
+                let header_timeout = Duration::from_millis(limits.header_read_timeout_ms);
+                match tls {
+                    Some(cfg) => {
+                        let acceptor = tokio_rustls::TlsAcceptor::from(cfg);
+                        let Ok(Ok(stream)) =
+                            tokio::time::timeout(header_timeout, acceptor.accept(stream)).await
+                        else {
+                            return;
+                        };
+                        let svc = service_fn(move |req| {
+                            let gw = gw.clone();
+                            async move {
+                                Ok::<_, std::convert::Infallible>(gw.handle(req, peer, true).await)
+                            }
+                        });
+                        let conn = builder.serve_connection(TokioIo::new(stream), svc);
+                        let _ = watcher.watch(conn).await;
+                    }
+                    None => {
+                        let svc = service_fn(move |req| {
+                            let gw = gw.clone();
+                            async move {
+                                Ok::<_, std::convert::Infallible>(gw.handle(req, peer, false).await)
+                            }
+                        });
+                        let conn = builder.serve_connection(TokioIo::new(stream), svc);
+                        let _ = watcher.watch(conn).await;
+                    }
+                }
+            });
+        }
+        drop(listener);
+        let _ = stop_tx.send(true);
+        let _ = reloader.await;
+        if tokio::time::timeout(DRAIN, graceful.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!("in-flight exchanges did not finish within {DRAIN:?}");
+        }
+        drop(gateway);
+        drop(state);
+        writer.finish().await;
+    }
+}
+
+fn conn_builder(limits: &rampart_config::Limits) -> auto::Builder<TokioExecutor> {
+    let mut b = auto::Builder::new(TokioExecutor::new());
+    // Hyper's limits are the hard stop; the accept phase applies the
+    // configured (lower) ones with a proper problem response.
+    let buf = (limits.max_header_list_bytes * 2).max(8192);
+    b.http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_millis(limits.header_read_timeout_ms))
+        .max_buf_size(buf)
+        .max_headers(limits.max_headers.saturating_mul(2).max(16));
+    b.http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(u32::try_from(buf).unwrap_or(u32::MAX))
+        .max_concurrent_streams(256);
+    b
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: draining in-flight requests");
+}

@@ -1,0 +1,134 @@
+//! The upstream side: a pooled client, and the request Rampart sends.
+//!
+//! The upstream receives exactly what was validated: the canonical path and
+//! query from the normalizer, the body bytes that were parsed (or the stream
+//! that was capped), and the client's headers minus hop-by-hop ones. Rampart
+//! asks for identity encoding so it can read what the upstream answers, sets
+//! `Host` to the upstream's authority, and adds `X-Forwarded-For`,
+//! `X-Forwarded-Proto` and its own `X-Request-Id`.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Request, Uri, request};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+use crate::body::BoxBody;
+use crate::headers::HOP_BY_HOP;
+use crate::runtime::Upstream;
+
+/// The pooled upstream client (HTTP/1.1, with TLS for `https` upstreams).
+pub type HttpClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, BoxBody>;
+
+/// Build the client. Trust for `https` upstreams comes from the system's
+/// certificate store; certificates are always verified.
+pub fn client(connect_timeout: Duration) -> Result<HttpClient, String> {
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_nodelay(true);
+    http.set_connect_timeout(Some(connect_timeout));
+    http.set_keepalive(Some(Duration::from_secs(60)));
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_provider_and_native_roots(provider)
+        .map_err(|e| format!("cannot load the system's trusted certificates: {e}"))?
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http);
+    Ok(Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(90))
+        .pool_max_idle_per_host(1024)
+        .build(connector))
+}
+
+/// Context for building the upstream request.
+pub struct Forward<'a> {
+    /// The client's request head.
+    pub parts: &'a request::Parts,
+    /// Where to send it.
+    pub upstream: &'a Upstream,
+    /// Canonical path and query to send.
+    pub path_and_query: &'a str,
+    /// Request id.
+    pub request_id: &'a str,
+    /// Client address.
+    pub client_ip: IpAddr,
+    /// Whether the client connection is TLS.
+    pub tls: bool,
+}
+
+/// Build the upstream request.
+pub fn build_request(f: Forward<'_>, body: BoxBody) -> Result<Request<BoxBody>, http::Error> {
+    let path = format!("{}{}", f.upstream.prefix, f.path_and_query);
+    let uri = Uri::builder()
+        .scheme(f.upstream.scheme.clone())
+        .authority(f.upstream.authority.clone())
+        .path_and_query(path)
+        .build()?;
+    let mut req = Request::builder()
+        .method(f.parts.method.clone())
+        .uri(uri)
+        .body(body)?;
+    let h = req.headers_mut();
+    copy_end_to_end(&f.parts.headers, h);
+    h.insert(header::HOST, f.upstream.host.clone());
+    h.insert(
+        header::ACCEPT_ENCODING,
+        HeaderValue::from_static("identity"),
+    );
+    let xff = match f
+        .parts
+        .headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(prev) => format!("{prev}, {}", f.client_ip),
+        None => f.client_ip.to_string(),
+    };
+    if let Ok(v) = HeaderValue::from_str(&xff) {
+        h.insert(HeaderName::from_static("x-forwarded-for"), v);
+    }
+    h.insert(
+        HeaderName::from_static("x-forwarded-proto"),
+        HeaderValue::from_static(if f.tls { "https" } else { "http" }),
+    );
+    if let Ok(v) = HeaderValue::from_str(f.request_id) {
+        h.insert(HeaderName::from_static("x-request-id"), v);
+    }
+    Ok(req)
+}
+
+/// Copy headers except hop-by-hop ones and those the `Connection` header names.
+pub fn copy_end_to_end(from: &HeaderMap, to: &mut HeaderMap) {
+    let named: Vec<String> = from
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().to_ascii_lowercase())
+        .collect();
+    for (k, v) in from {
+        let n = k.as_str();
+        if HOP_BY_HOP.contains(&n) || n == "host" || named.iter().any(|t| t == n) {
+            continue;
+        }
+        to.append(k.clone(), v.clone());
+    }
+}
+
+/// Remove hop-by-hop headers from a response head in place.
+pub fn strip_hop_by_hop(h: &mut HeaderMap) {
+    let named: Vec<String> = h
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().to_ascii_lowercase())
+        .collect();
+    for n in HOP_BY_HOP.iter().map(|s| s.to_string()).chain(named) {
+        h.remove(n.as_str());
+    }
+}

@@ -1,0 +1,222 @@
+//! `rampart`: the command line.
+//!
+//! Subcommands map to the stages of an API's life: `serve` (run time),
+//! `check` (before deploying a config), `demo` (a guided tour with a built-in
+//! leaky API), `config-schema` (the published JSON Schema of the config).
+#![forbid(unsafe_code)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "rampart",
+    version,
+    about = "API security gateway: enforces the OpenAPI contract, object ownership and property visibility inline"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway.
+    Serve {
+        /// The config file.
+        #[arg(long, short, env = "RAMPART_CONFIG")]
+        config: PathBuf,
+    },
+    /// Check a config file and every spec it names; print every error with file, line and cause.
+    Check {
+        /// The config file.
+        #[arg(long, short, env = "RAMPART_CONFIG")]
+        config: PathBuf,
+    },
+    /// Start a built-in leaky sample API (modelled on the 2021 Peloton leak) with Rampart in front of it,
+    /// and print curl commands that show each leak and the same request through Rampart.
+    Demo {
+        /// Where Rampart listens.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Where the leaky sample API listens.
+        #[arg(long, default_value = "127.0.0.1:3080")]
+        upstream_listen: SocketAddr,
+        /// Directory for the demo's spec, config and security log (default: a new directory under the system temp dir).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Print the JSON Schema of the config file.
+    ConfigSchema,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::ConfigSchema => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&rampart_config::json_schema())?
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check { config } => Ok(check(&config)),
+        Command::Serve { config } => {
+            let loaded = match rampart_config::load(&config) {
+                Ok(l) => l,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return Ok(ExitCode::FAILURE);
+                }
+            };
+            init_tracing(
+                &loaded.config.log.level,
+                loaded.config.log.format == rampart_config::LogFormat::Json,
+            );
+            runtime()?.block_on(serve(config))
+        }
+        Command::Demo {
+            listen,
+            upstream_listen,
+            dir,
+        } => {
+            init_tracing("warn", false);
+            runtime()?.block_on(demo(listen, upstream_listen, dir))
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+fn init_tracing(level: &str, json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RAMPART_LOG")
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn check(config: &Path) -> ExitCode {
+    match rampart_gateway::Runtime::load(config) {
+        Ok(rt) => {
+            let ops: usize = rt.apis.iter().map(|a| a.contract.operations.len()).sum();
+            println!(
+                "{}: ok ({} API{}, {} operations)",
+                config.display(),
+                rt.apis.len(),
+                if rt.apis.len() == 1 { "" } else { "s" },
+                ops
+            );
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            eprintln!("{errors}");
+            let n = errors.0.iter().map(count).sum::<usize>();
+            eprintln!(
+                "{}: {n} error{}",
+                config.display(),
+                if n == 1 { "" } else { "s" }
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn count(e: &rampart_gateway::RuntimeError) -> usize {
+    match e {
+        rampart_gateway::RuntimeError::Config(c) => c.0.len(),
+        rampart_gateway::RuntimeError::Spec { errors, .. } => errors.0.len(),
+        rampart_gateway::RuntimeError::Setting(_) => 1,
+    }
+}
+
+async fn serve(config: PathBuf) -> anyhow::Result<ExitCode> {
+    let server = match rampart_gateway::Server::bind(&config).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    tracing::info!(listen = %server.local_addr()?, "rampart is serving");
+    server.run(rampart_gateway::shutdown_signal()).await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn demo(
+    listen: SocketAddr,
+    upstream_listen: SocketAddr,
+    dir: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    let dir = match dir {
+        Some(d) => d,
+        None => std::env::temp_dir().join(format!("rampart-demo-{}", std::process::id())),
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let upstream = tokio::net::TcpListener::bind(upstream_listen)
+        .await
+        .with_context(|| format!("cannot listen on {upstream_listen} for the sample API (choose another with --upstream-listen)"))?;
+    let upstream_addr = upstream.local_addr()?;
+    let upstream_url = format!("http://{upstream_addr}");
+    tokio::spawn(async move {
+        if let Err(e) = rampart_demo::sample_api::run(upstream).await {
+            tracing::error!(error = %e, "sample API stopped");
+        }
+    });
+    let log_path = dir.join("security.log");
+    let config =
+        rampart_demo::write_bundle(&dir, listen, &upstream_url, &log_path.to_string_lossy())
+            .with_context(|| format!("cannot write the demo files to {}", dir.display()))?;
+    let gateway = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| {
+            format!("cannot listen on {listen} for Rampart (choose another with --listen)")
+        })?;
+    let gateway_addr = gateway.local_addr()?;
+    let cfg_path = config.clone();
+    let runtime = tokio::task::spawn_blocking(move || rampart_gateway::Runtime::load(&cfg_path))
+        .await?
+        .map_err(|e| anyhow::anyhow!("the bundled demo config does not load:\n{e}"))?;
+    let server = rampart_gateway::Server::with_listener(runtime, gateway, &config)?;
+    println!("Rampart demo");
+    println!("  leaky sample API (direct):  {upstream_url}");
+    println!("  through Rampart:            http://{gateway_addr}");
+    println!("  config:                     {}", config.display());
+    println!(
+        "  security log:               tail -f {}",
+        log_path.display()
+    );
+    println!();
+    println!(
+        "{}",
+        rampart_demo::walkthrough::render(&format!("http://{gateway_addr}"), &upstream_url)
+    );
+    println!("Press Ctrl-C to stop.");
+    server.run(rampart_gateway::shutdown_signal()).await;
+    Ok(ExitCode::SUCCESS)
+}
