@@ -11,7 +11,7 @@
 #   BENCH_THREADS       wrk threads                     (default 2)
 #   BENCH_WARMUP        unrecorded wrk run before each  (default 2s; 0 to skip)
 #   BENCH_CONTENDERS    what to measure, in order       (default "direct rampart")
-#   BENCH_GATEWAY_ADDR  where Rampart listens           (default 127.0.0.1:18080)
+#   BENCH_GATEWAY_ADDR  where Rampart listens           (default: first free 127.0.0.1:18480-18579)
 #   BENCH_UPSTREAM_ADDR where the upstream listens      (default 127.0.0.1:0, any free port)
 #   BENCH_SKIP_BUILD    1: use the binaries already built in the target directory
 #   CARGO_TARGET_DIR    cargo's target directory        (default ./target)
@@ -30,11 +30,12 @@ CONNECTIONS=${BENCH_CONNECTIONS:-64}
 THREADS=${BENCH_THREADS:-2}
 WARMUP=${BENCH_WARMUP:-2s}
 read -r -a CONTENDERS <<<"${BENCH_CONTENDERS:-direct rampart}"
-GATEWAY_ADDR=${BENCH_GATEWAY_ADDR:-127.0.0.1:18080}
+GATEWAY_ADDR=${BENCH_GATEWAY_ADDR:-}
 UPSTREAM_ADDR=${BENCH_UPSTREAM_ADDR:-127.0.0.1:0}
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/rampart-bench.XXXXXX")
-PIDS=()
+PIDS=()   # long-lived processes: the upstream and the contenders
+WRK_PID=  # the wrk run in progress, if any
 declare -A BASE=()
 
 log() { printf 'bench: %s\n' "$*" >&2; }
@@ -42,6 +43,7 @@ die() { log "error: $*"; exit 1; }
 
 cleanup() {
     local pid
+    [[ -n $WRK_PID ]] && kill "$WRK_PID" 2>/dev/null
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
     for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
     rm -rf "$WORK"
@@ -116,10 +118,23 @@ start_upstream() {
 
 start_direct() { BASE[direct]=$UPSTREAM; }
 
+# A free loopback port for a contender that must be told where to listen.
+# (Racy in principle: another process could take it before the contender does.)
+free_addr() {
+    local port
+    for ((port = 18480; port < 18580; port++)); do
+        port_open 127.0.0.1 "$port" || { echo "127.0.0.1:$port"; return; }
+    done
+    die "no free port in 18480-18579: set BENCH_GATEWAY_ADDR"
+}
+
 start_rampart() {
     local dir=$WORK/rampart config
-    port_open "${GATEWAY_ADDR%:*}" "${GATEWAY_ADDR##*:}" &&
+    if [[ -z $GATEWAY_ADDR ]]; then
+        GATEWAY_ADDR=$(free_addr)
+    elif port_open "${GATEWAY_ADDR%:*}" "${GATEWAY_ADDR##*:}"; then
         die "$GATEWAY_ADDR is already in use: set BENCH_GATEWAY_ADDR"
+    fi
     config=$("$BIN/rampart-bench-bundle" "$dir" "$GATEWAY_ADDR" "$UPSTREAM" "$dir/security.log")
     "$BIN/rampart" serve --config "$config" >"$WORK/rampart.log" 2>&1 &
     PIDS+=($!)
@@ -152,14 +167,26 @@ write_post_script() {
     } >"$WORK/post.lua"
 }
 
+# wrk as a background child that the script waits for: bash runs a trap only
+# between commands, and `wait` is the one command a signal interrupts, so
+# Ctrl-C or a TERM cleans up now rather than when wrk is done.
+run_wrk() {
+    local rc=0
+    wrk "$@" &
+    WRK_PID=$!
+    wait "$WRK_PID" || rc=$?
+    WRK_PID=
+    return "$rc"
+}
+
 # measure LABEL URL [LUA]: run wrk, print "label req/s p50ms p99ms non2xx errors".
 measure() {
     local label=$1 url=$2 lua=${3:-} out=$WORK/wrk-${1// /-}.txt
     local args=(-t"$THREADS" -c"$CONNECTIONS" --latency)
     [[ -n $lua ]] && args+=(-s "$lua")
-    if [[ $WARMUP != 0 ]]; then wrk "${args[@]}" -d"$WARMUP" "$url" >/dev/null 2>&1 || true; fi
+    if [[ $WARMUP != 0 ]]; then run_wrk "${args[@]}" -d"$WARMUP" "$url" >/dev/null 2>&1 || true; fi
     log "wrk $label: $url (${DURATION}, ${CONNECTIONS} connections)"
-    wrk "${args[@]}" -d"$DURATION" "$url" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed"; }
+    run_wrk "${args[@]}" -d"$DURATION" "$url" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed"; }
     awk -v label="$label" '
         function ms(v) {
             if (v ~ /us$/) return v / 1000

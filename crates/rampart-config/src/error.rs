@@ -10,9 +10,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde_saphyr::budget::BudgetBreach;
+use serde_saphyr::{ExternalMessageSource, MessageFormatter, UserMessageFormatter};
 
 use crate::locate::{Position, SourceMap};
-use serde_saphyr::{ExternalMessageSource, MessageFormatter, UserMessageFormatter};
 
 /// Longest message we print for a YAML error; longer ones (a huge unknown key,
 /// say) are cut, so one error stays one readable line.
@@ -271,7 +271,7 @@ fn describe_breach(breach: &BudgetBreach) -> String {
 }
 
 fn rejected(what: &str) -> String {
-    format!("YAML document rejected: {what} for a configuration file")
+    format!("YAML document rejected: {what}")
 }
 
 /// Plain words for the Rust scalar types serde-saphyr names.

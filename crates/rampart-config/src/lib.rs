@@ -1,10 +1,10 @@
 //! Rampart's configuration: one YAML file, its typed structs, its loader and
 //! its published JSON Schema.
 //!
-//! - [`types`](crate::Config): the structs are the one definition of the format.
-//!   The loader, the JSON Schema ([`json_schema`], published as
-//!   `docs/config.schema.json`) and the reference documentation all come from
-//!   them, so none can drift from the code.
+//! - [`Config`] and the structs below it are the one definition of the
+//!   format. The loader, the JSON Schema ([`json_schema`], published as
+//!   `docs/config.schema.json`) and the reference documentation (their doc
+//!   comments) all come from them, so none can drift from the code.
 //! - [`load`] / [`load_str`]: read, parse and validate, returning either a
 //!   [`LoadedConfig`] or every problem found as [`ConfigErrors`], each with
 //!   file, line, column and cause.

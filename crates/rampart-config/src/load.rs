@@ -126,10 +126,14 @@ pub fn load_str(text: &str, path: &Path) -> Result<LoadedConfig, ConfigErrors> {
         )
         .into());
     }
+    // First pass: YAML of any shape, under budget. Reports syntax errors as
+    // such and records where every setting is.
     let source_map = SourceMap::parse(text, parse_options())
         .map_err(|e| ConfigError::from_yaml(path, &e, &SourceMap::default()))?;
+    // Second pass: the typed structs (types, unknown fields, missing fields).
     let config: Config = serde_saphyr::from_str_with_options(text, parse_options())
         .map_err(|e| ConfigError::from_yaml(path, &e, &source_map))?;
+    // Then everything a well-typed file can still get wrong, all at once.
     let errors = validate(&config, &source_map, path);
     if !errors.is_empty() {
         return Err(ConfigErrors(errors));

@@ -161,18 +161,21 @@ fn quote(key: &str) -> String {
 
 /// The path one segment up: `a.b[2]` -> `a.b` -> `a` -> ``.
 fn parent_path(path: &str) -> &str {
-    if path.ends_with("\"]") {
-        // A quoted key escapes every `"` inside it, so `["` only opens it.
-        if let Some(start) = path.rfind("[\"") {
-            return &path[..start];
+    // Scan forward so that `.`, `[` and `"` inside a quoted key (JSON
+    // escaped) are never mistaken for separators.
+    let mut last_start = 0;
+    let mut in_quotes = false;
+    let mut escaped = false;
+    for (index, ch) in path.char_indices() {
+        match ch {
+            _ if escaped => escaped = false,
+            '\\' if in_quotes => escaped = true,
+            '"' => in_quotes = !in_quotes,
+            '.' | '[' if !in_quotes => last_start = index,
+            _ => {}
         }
     }
-    if path.ends_with(']') {
-        if let Some(start) = path.rfind('[') {
-            return &path[..start];
-        }
-    }
-    path.rfind('.').map_or("", |dot| &path[..dot])
+    &path[..last_start]
 }
 
 /// A YAML node reduced to its shape; scalar values are not needed.
@@ -341,6 +344,9 @@ mod tests {
             parent_path("apis[1].operations[\"a.b]\"]"),
             "apis[1].operations"
         );
+        assert_eq!(parent_path(r#"ops["a["].mode"#), r#"ops["a["]"#);
+        assert_eq!(parent_path(r#"ops["a["]"#), "ops");
+        assert_eq!(parent_path(r#"ops["x\"[."]"#), "ops");
         assert_eq!(parent_path("apis[1]"), "apis");
         assert_eq!(parent_path("limits.max_headers"), "limits");
         assert_eq!(parent_path("apis"), "");

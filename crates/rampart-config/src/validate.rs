@@ -122,13 +122,13 @@ fn check_api(api: &ApiConfig, path: &str, report: &mut Report<'_>) {
             format!("invalid upstream URL {}: {reason}", quoted(&api.upstream)),
         );
     }
-    if let Some(base_path) = &api.base_path {
-        if let Err(reason) = check_base_path(base_path) {
-            report.error(
-                &key_path(path, "base_path"),
-                format!("invalid base path {}: {reason}", quoted(base_path)),
-            );
-        }
+    if let Some(base_path) = &api.base_path
+        && let Err(reason) = check_base_path(base_path)
+    {
+        report.error(
+            &key_path(path, "base_path"),
+            format!("invalid base path {}: {reason}", quoted(base_path)),
+        );
     }
     let operations = key_path(path, "operations");
     for operation_id in api.operations.keys() {

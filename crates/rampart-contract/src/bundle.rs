@@ -84,10 +84,10 @@ pub fn bundle_value(root_doc: Value, path: &Path) -> Result<Bundle, ContractErro
             .sort_by(|a, b| (&a.file, &a.pointer).cmp(&(&b.file, &b.pointer)));
         return Err(ContractErrors(loader.errors));
     }
-    if !loader.bundled.is_empty() {
-        if let Value::Object(m) = &mut doc {
-            m.insert(BUNDLE_KEY.to_string(), Value::Object(loader.bundled));
-        }
+    if !loader.bundled.is_empty()
+        && let Value::Object(m) = &mut doc
+    {
+        m.insert(BUNDLE_KEY.to_string(), Value::Object(loader.bundled));
     }
     Ok(Bundle {
         root: root_path,

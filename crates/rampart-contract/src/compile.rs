@@ -666,7 +666,7 @@ impl Compiler<'_> {
         for (mt, media) in content {
             let media_type = crate::operation::media_essence(mt);
             let mptr = pointer::push(&base, mt);
-            let json = is_json(&media_type) || media_type == "*/*" && false;
+            let json = is_json(&media_type);
             let (validator, shape) = match media.get("schema") {
                 Some(_) if json => {
                     let sptr = pointer::push(&mptr, "schema");

@@ -7,6 +7,9 @@
 //! This crate knows nothing of the gateway: it has no I/O beyond reading the
 //! documents, and no networking.
 #![forbid(unsafe_code)]
+// Load errors carry file, pointer and position; they are built at start-up
+// and reload only, never on the request path, so their size does not matter.
+#![allow(clippy::result_large_err)]
 
 pub mod bundle;
 pub mod compile;

@@ -138,10 +138,10 @@ impl Router {
             Some((_, op)) => {
                 let mut values = vec![String::new(); m.params.len()];
                 for (k, v) in m.params.iter() {
-                    if let Some(i) = k.strip_prefix('p').and_then(|n| n.parse::<usize>().ok()) {
-                        if let Some(slot) = values.get_mut(i) {
-                            *slot = v.to_string();
-                        }
+                    if let Some(i) = k.strip_prefix('p').and_then(|n| n.parse::<usize>().ok())
+                        && let Some(slot) = values.get_mut(i)
+                    {
+                        *slot = v.to_string();
                     }
                 }
                 RouteMatch::Found { op: *op, values }

@@ -29,6 +29,22 @@ macro_rules! rules {
 
 rules! {
     NORMALIZE = ("normalize", "API8:2023", "The request target is ambiguous or malformed");
+    NORMALIZE_TOO_LONG = ("normalize.too-long", "API4:2023", "The request target is too long");
+    NORMALIZE_NOT_ORIGIN_FORM = ("normalize.not-origin-form", "API8:2023", "The request target is not in origin form (/path?query)");
+    NORMALIZE_TOO_MANY_SEGMENTS = ("normalize.too-many-segments", "API4:2023", "The path has too many segments");
+    NORMALIZE_CONTROL = ("normalize.control-character", "API8:2023", "The target contains control characters (raw or percent-encoded)");
+    NORMALIZE_NON_ASCII = ("normalize.non-ascii-raw", "API8:2023", "The target contains raw non-ASCII bytes");
+    NORMALIZE_FRAGMENT = ("normalize.fragment", "API8:2023", "The target contains a fragment");
+    NORMALIZE_BACKSLASH = ("normalize.backslash", "API8:2023", "The path contains a backslash (raw or encoded)");
+    NORMALIZE_MATRIX = ("normalize.matrix-parameter", "API8:2023", "The path contains ';' (matrix parameters bypass path-based rules)");
+    NORMALIZE_DISALLOWED = ("normalize.disallowed-character", "API8:2023", "The target contains a character not allowed there");
+    NORMALIZE_BAD_PERCENT = ("normalize.bad-percent-encoding", "API8:2023", "A percent escape is malformed");
+    NORMALIZE_ENCODED_SLASH = ("normalize.encoded-slash", "API8:2023", "A path segment contains an encoded slash (%2F)");
+    NORMALIZE_DOUBLE_ENCODING = ("normalize.double-encoding", "API8:2023", "The target is percent-encoded twice (%25XX)");
+    NORMALIZE_INVALID_UTF8 = ("normalize.invalid-utf8", "API8:2023", "Decoded bytes are not valid UTF-8 (overlong or invalid sequences)");
+    NORMALIZE_DOT_SEGMENT = ("normalize.dot-segment", "API8:2023", "The path contains '.' or '..' segments (raw or encoded)");
+    NORMALIZE_TOO_MANY_QUERY = ("normalize.too-many-query-pairs", "API4:2023", "The query has too many parameters");
+    NORMALIZE_METHOD = ("normalize.method", "API8:2023", "The method is not a standard uppercase HTTP method");
     ROUTE_UNKNOWN = ("contract.route.unknown", "API9:2023", "No operation in the contract matches the path (shadow API probe)");
     ROUTE_METHOD = ("contract.route.method", "API9:2023", "The path exists but not with this method");
     METHOD_OVERRIDE = ("normalize.method-override", "API5:2023", "A method-override header or parameter could change the method the upstream sees");

@@ -157,10 +157,10 @@ impl ShapeArena {
         if m.contains_key("patternProperties") || m.contains_key("unevaluatedProperties") {
             s.open = true;
         }
-        if let Some(items) = m.get("items") {
-            if items.is_object() {
-                s.items = Some(self.intern(doc, &pointer::push(ptr, "items")));
-            }
+        if let Some(items) = m.get("items")
+            && items.is_object()
+        {
+            s.items = Some(self.intern(doc, &pointer::push(ptr, "items")));
         }
         for (kw, into_all) in [("allOf", true), ("anyOf", false), ("oneOf", false)] {
             if let Some(Value::Array(branches)) = m.get(kw) {

@@ -66,13 +66,13 @@ fn rewrite(doc: &Value, v: &mut Value, dialect: Dialect, side: Side) {
                         props.insert(name.clone(), json!({"not": {}}));
                     }
                 }
-                if !drop_required.is_empty() {
-                    if let Some(Value::Array(req)) = m.get_mut("required") {
-                        req.retain(|r| {
-                            !r.as_str()
-                                .is_some_and(|s| drop_required.iter().any(|d| d == s))
-                        });
-                    }
+                if !drop_required.is_empty()
+                    && let Some(Value::Array(req)) = m.get_mut("required")
+                {
+                    req.retain(|r| {
+                        !r.as_str()
+                            .is_some_and(|s| drop_required.iter().any(|d| d == s))
+                    });
                 }
             }
             for (k, child) in m.iter_mut() {
@@ -103,10 +103,10 @@ fn make_nullable(m: &mut Map<String, Value>) {
         Some(Value::Array(ts)) if !ts.iter().any(|t| t == "null") => ts.push(json!("null")),
         _ => {}
     }
-    if let Some(Value::Array(e)) = m.get_mut("enum") {
-        if !e.contains(&Value::Null) {
-            e.push(Value::Null);
-        }
+    if let Some(Value::Array(e)) = m.get_mut("enum")
+        && !e.contains(&Value::Null)
+    {
+        e.push(Value::Null);
     }
 }
 

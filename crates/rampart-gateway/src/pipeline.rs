@@ -734,19 +734,13 @@ fn accept(parts: &request::Parts, max_headers: usize, max_bytes: usize) -> Outco
 /// Phase 2, normalize: method, method overrides, origin form, path and query.
 fn normalize(rt: &Runtime, parts: &request::Parts) -> Result<NormalizedTarget, Decision> {
     let bad = |e: NormalizeError| {
-        let rule = if e.rule_id() == rules::METHOD_OVERRIDE.id {
-            &rules::METHOD_OVERRIDE
-        } else {
-            &rules::NORMALIZE
-        };
-        let mut d = Decision::new(
+        let rule = rules::by_id(e.rule_id()).unwrap_or(&rules::NORMALIZE);
+        Decision::new(
             StatusCode::BAD_REQUEST,
             Problem::MalformedRequest,
             rule,
             e.to_string(),
-        );
-        d.issues.push(Issue::new(rule, "request", e.to_string()));
-        d
+        )
     };
     rampart_normalize::check_method(parts.method.as_str()).map_err(bad)?;
     for name in parts.headers.keys() {
@@ -823,4 +817,48 @@ fn cookies(h: &http::HeaderMap) -> Vec<(&str, &str)> {
             Some(c.split_once('=').unwrap_or((c, "")))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_normalizer_error_has_its_own_rule() {
+        use NormalizeError as E;
+        for e in [
+            E::NotOriginForm,
+            E::TooLong,
+            E::TooManySegments,
+            E::TooManyQueryPairs,
+            E::NonAsciiRaw,
+            E::DisallowedCharacter,
+            E::ControlCharacter,
+            E::Backslash,
+            E::Fragment,
+            E::MatrixParameter,
+            E::BadPercentEncoding,
+            E::InvalidUtf8,
+            E::EncodedSlash,
+            E::DoubleEncoding,
+            E::DotSegment,
+            E::Method,
+            E::MethodOverride,
+        ] {
+            let rule = rules::by_id(e.rule_id());
+            assert!(
+                rule.is_some(),
+                "{} has no rule in rampart_contract::rules",
+                e.rule_id()
+            );
+        }
+    }
+
+    #[test]
+    fn cookies_split_on_semicolons() {
+        let mut h = http::HeaderMap::new();
+        h.append(header::COOKIE, HeaderValue::from_static("a=1; b=2"));
+        h.append(header::COOKIE, HeaderValue::from_static("flag"));
+        assert_eq!(cookies(&h), vec![("a", "1"), ("b", "2"), ("flag", "")]);
+    }
 }

@@ -110,13 +110,8 @@ impl SecurityLog {
             let mut buf = std::io::BufWriter::with_capacity(64 * 1024, &mut sink);
             while let Some(line) = rx.blocking_recv() {
                 let _ = buf.write_all(&line);
-                loop {
-                    match rx.try_recv() {
-                        Ok(line) => {
-                            let _ = buf.write_all(&line);
-                        }
-                        Err(_) => break,
-                    }
+                while let Ok(line) = rx.try_recv() {
+                    let _ = buf.write_all(&line);
                 }
                 if let Err(e) = buf.flush() {
                     tracing::error!(error = %e, "security log write failed");

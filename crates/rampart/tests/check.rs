@@ -1,0 +1,143 @@
+//! `rampart check` reports every problem with file, line and cause, and
+//! `rampart config-schema` prints the published schema.
+
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn rampart(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(args)
+        .env_remove("RAMPART_CONFIG")
+        .output()
+        .expect("run rampart")
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.to_string_lossy().into_owned()
+}
+
+const SPEC: &str = "openapi: 3.1.0
+info: {title: t, version: '1'}
+paths:
+  /things/{id}:
+    get:
+      operationId: getThing
+      parameters:
+        - {name: id, in: path, required: true, schema: {type: integer}}
+      responses:
+        '200':
+          description: ok
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/Thing'}
+components:
+  schemas:
+    Thing: {type: object, properties: {id: {type: integer}}}
+";
+
+#[test]
+fn a_valid_config_checks_ok() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "api.yaml", SPEC);
+    let cfg = write(
+        dir.path(),
+        "rampart.yaml",
+        "apis:\n  - name: things\n    spec: ./api.yaml\n    upstream: http://127.0.0.1:9\n",
+    );
+    let out = rampart(&["check", "--config", &cfg]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("ok (1 API, 1 operations)"), "{stdout}");
+}
+
+#[test]
+fn config_errors_name_file_line_and_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(
+        dir.path(),
+        "rampart.yaml",
+        "listen: 127.0.0.1:8080\napis:\n  - name: things\n    spec: ./api.yaml\n    upstrem: http://127.0.0.1:9\n",
+    );
+    let out = rampart(&["check", "--config", &cfg]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("rampart.yaml:5:"), "{stderr}");
+    assert!(stderr.contains("upstrem"), "{stderr}");
+}
+
+#[test]
+fn a_missing_spec_is_reported_at_the_config_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(
+        dir.path(),
+        "rampart.yaml",
+        "apis:\n  - name: things\n    spec: ./nope.yaml\n    upstream: http://127.0.0.1:9\n",
+    );
+    let out = rampart(&["check", "--config", &cfg]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("rampart.yaml:3:"), "{stderr}");
+    assert!(stderr.contains("file not found"), "{stderr}");
+}
+
+#[test]
+fn spec_errors_are_all_reported_with_pointer() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = SPEC.replace("#/components/schemas/Thing", "#/components/schemas/Thingy")
+        + "    Other: {$ref: './missing.yaml#/X'}\n";
+    write(dir.path(), "api.yaml", &broken);
+    let cfg = write(
+        dir.path(),
+        "rampart.yaml",
+        "apis:\n  - name: things\n    spec: ./api.yaml\n    upstream: http://127.0.0.1:9\n    operations:\n      getThing: {mode: monitor}\n",
+    );
+    let out = rampart(&["check", "--config", &cfg]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr.contains("broken $ref \"#/components/schemas/Thingy\": \"Thingy\" does not exist under /components/schemas"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("cannot read"), "{stderr}");
+    assert!(stderr.contains("2 errors"), "{stderr}");
+}
+
+#[test]
+fn an_unknown_operation_override_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "api.yaml", SPEC);
+    let cfg = write(
+        dir.path(),
+        "rampart.yaml",
+        "apis:\n  - name: things\n    spec: ./api.yaml\n    upstream: http://127.0.0.1:9\n    operations:\n      getThnig: {mode: monitor}\n",
+    );
+    let out = rampart(&["check", "--config", &cfg]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("no operation \"getThnig\""), "{stderr}");
+    assert!(stderr.contains("rampart.yaml:6"), "{stderr}");
+}
+
+#[test]
+fn config_schema_is_the_published_one() {
+    let out = rampart(&["config-schema"]);
+    assert!(out.status.success());
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let published: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../docs/config.schema.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(printed, published);
+}
