@@ -10,7 +10,7 @@
 #   BENCH_CONNECTIONS   wrk connections                 (default 64)
 #   BENCH_THREADS       wrk threads                     (default 2)
 #   BENCH_WARMUP        unrecorded wrk run before each  (default 2s; 0 to skip)
-#   BENCH_CONTENDERS    what to measure, in order       (default "direct rampart")
+#   BENCH_CONTENDERS    what to measure, in order       (default "direct nginx rampart")
 #   BENCH_GATEWAY_ADDR  where Rampart listens           (default: first free 127.0.0.1:18480-18579)
 #   BENCH_UPSTREAM_ADDR where the upstream listens      (default 127.0.0.1:0, any free port)
 #   BENCH_SKIP_BUILD    1: use the binaries already built in the target directory
@@ -29,7 +29,7 @@ DURATION=${BENCH_DURATION:-10s}
 CONNECTIONS=${BENCH_CONNECTIONS:-64}
 THREADS=${BENCH_THREADS:-2}
 WARMUP=${BENCH_WARMUP:-2s}
-read -r -a CONTENDERS <<<"${BENCH_CONTENDERS:-direct rampart}"
+read -r -a CONTENDERS <<<"${BENCH_CONTENDERS:-direct nginx rampart}"
 GATEWAY_ADDR=${BENCH_GATEWAY_ADDR:-}
 UPSTREAM_ADDR=${BENCH_UPSTREAM_ADDR:-127.0.0.1:0}
 
@@ -68,6 +68,20 @@ build() {
     has_contender rampart && packages+=(-p rampart)
     log "cargo build --release ${packages[*]} (target dir $TARGET_DIR)"
     (cd "$ROOT" && CARGO_TARGET_DIR=$TARGET_DIR cargo build --release --bins "${packages[@]}")
+}
+
+# apt_install CMD PACKAGE: install PACKAGE unless CMD is on the PATH.
+apt_install() {
+    command -v "$1" >/dev/null && return
+    [[ -x /usr/sbin/$1 ]] && return
+    command -v apt-get >/dev/null || die "$1 is missing and apt-get is not available: install $2"
+    local sudo=()
+    [[ $(id -u) -eq 0 ]] || sudo=(sudo)
+    log "installing $2 with apt-get"
+    export DEBIAN_FRONTEND=noninteractive
+    "${sudo[@]}" apt-get install -y "$2" >/dev/null ||
+        { "${sudo[@]}" apt-get update >/dev/null && "${sudo[@]}" apt-get install -y "$2" >/dev/null; } ||
+        die "could not install $2"
 }
 
 ensure_wrk() {
@@ -141,6 +155,45 @@ start_rampart() {
     wait_for rampart "${PIDS[-1]}" "$GATEWAY_ADDR" "$WORK/rampart.log"
     BASE[rampart]=http://$GATEWAY_ADDR
     log "rampart on ${BASE[rampart]} (config $config)"
+}
+
+# nginx as a plain reverse proxy: no checks, keep-alive to the upstream, no
+# access log, one worker per core (as Rampart uses one thread per core).
+start_nginx() {
+    apt_install nginx nginx
+    local addr dir=$WORK/nginx nginx_bin
+    nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
+    addr=$(free_addr)
+    mkdir -p "$dir"
+    cat >"$dir/nginx.conf" <<NGINX
+worker_processes auto;
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $dir/body;
+    proxy_temp_path $dir/proxy;
+    fastcgi_temp_path $dir/fastcgi;
+    uwsgi_temp_path $dir/uwsgi;
+    scgi_temp_path $dir/scgi;
+    upstream backend { server ${UPSTREAM#http://}; keepalive 128; }
+    server {
+        listen $addr;
+        location / {
+            proxy_pass http://backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+}
+NGINX
+    "$nginx_bin" -c "$dir/nginx.conf" -p "$dir" >"$WORK/nginx.log" 2>&1 &
+    PIDS+=($!)
+    wait_for nginx "${PIDS[-1]}" "$addr" "$WORK/nginx.log"
+    BASE[nginx]=http://$addr
+    log "nginx on ${BASE[nginx]}"
 }
 
 # --- measuring ----------------------------------------------------------------
@@ -223,6 +276,16 @@ report() {
                 if (!header) { printf "\nratio to direct (req/s higher is better; latency lower is better)\n"; header = 1 }
                 printf "%-16s req/s %.2fx   p50 %.2fx   p99 %.2fx\n", label[i],
                     rps[label[i]] / rps[base], p50[label[i]] / p50[base], p99[label[i]] / p99[base]
+            }
+            header = 0
+            for (i = 1; i <= NR; i++) {
+                split(label[i], parts, " ")
+                if (parts[2] == "direct" || parts[2] == "nginx") continue
+                base = parts[1] " nginx"
+                if (!(base in rps) || rps[base] == 0) continue
+                if (!header) { printf "\nratio to nginx as a plain proxy (req/s)\n"; header = 1 }
+                printf "%-16s req/s %.2fx   added p99 over direct %+.3f ms\n", label[i],
+                    rps[label[i]] / rps[base], p99[label[i]] - p99[parts[1] " direct"]
             }
         }' "$WORK/results"
 }

@@ -29,12 +29,14 @@
 mod error;
 mod load;
 mod locate;
+mod reference;
 mod types;
 mod validate;
 
 pub use error::{ConfigError, ConfigErrors};
 pub use load::{LoadedConfig, MAX_CONFIG_BYTES, load, load_str};
 pub use locate::{Position, SourceMap};
+pub use reference::reference_markdown;
 pub use types::*;
 
 /// The published JSON Schema of the configuration (what

@@ -53,8 +53,42 @@ pub fn bundle_file(path: &Path) -> Result<Bundle, ContractErrors> {
     bundle_value(root_doc, path)
 }
 
+/// Where each copy under `/x-rampart-bundled/<key>` came from: the file and
+/// the pointer in that file. Reports use it to give a finding inside a copied
+/// subtree the line of the file the author actually edits.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BundleOrigins(pub std::collections::BTreeMap<String, (PathBuf, String)>);
+
+impl BundleOrigins {
+    /// Translate a pointer of the bundled document to (file, pointer in that
+    /// file); `None` for pointers of the root file.
+    pub fn origin_of(&self, bundled_pointer: &str) -> Option<(&Path, String)> {
+        let rest = bundled_pointer.strip_prefix(&format!("/{BUNDLE_KEY}/"))?;
+        let (key, tail) = match rest.find('/') {
+            Some(i) => rest.split_at(i),
+            None => (rest, ""),
+        };
+        let (file, ptr) = self.0.get(&pointer::unescape(key))?;
+        Some((file.as_path(), format!("{ptr}{tail}")))
+    }
+}
+
+/// [`bundle_file`], also returning where every bundled copy came from.
+pub fn bundle_file_traced(path: &Path) -> Result<(Bundle, BundleOrigins), ContractErrors> {
+    let root_doc = read_document(path)?;
+    bundle_value_traced(root_doc, path)
+}
+
 /// Bundle an already-parsed root document; relative references resolve against `path`'s directory.
 pub fn bundle_value(root_doc: Value, path: &Path) -> Result<Bundle, ContractErrors> {
+    bundle_value_traced(root_doc, path).map(|(b, _)| b)
+}
+
+/// [`bundle_value`], also returning where every bundled copy came from.
+pub fn bundle_value_traced(
+    root_doc: Value,
+    path: &Path,
+) -> Result<(Bundle, BundleOrigins), ContractErrors> {
     let root_path = path.to_path_buf();
     let mut loader = Loader {
         files: vec![(root_path.clone(), Value::Null)],
@@ -89,11 +123,21 @@ pub fn bundle_value(root_doc: Value, path: &Path) -> Result<Bundle, ContractErro
     {
         m.insert(BUNDLE_KEY.to_string(), Value::Object(loader.bundled));
     }
-    Ok(Bundle {
-        root: root_path,
-        doc,
-        files: loader.files.into_iter().map(|(p, _)| p).collect(),
-    })
+    let origins = BundleOrigins(
+        loader
+            .keys
+            .iter()
+            .map(|((file, ptr), key)| (key.clone(), (loader.files[*file].0.clone(), ptr.clone())))
+            .collect(),
+    );
+    Ok((
+        Bundle {
+            root: root_path,
+            doc,
+            files: loader.files.into_iter().map(|(p, _)| p).collect(),
+        },
+        origins,
+    ))
 }
 
 fn canonical(p: &Path) -> PathBuf {
@@ -301,6 +345,27 @@ mod tests {
         let city = pointer::resolve(&b.doc, city_ref.trim_start_matches('#')).unwrap();
         assert_eq!(city, &json!({"type": "string"}));
         assert_eq!(b.files.len(), 2);
+    }
+
+    #[test]
+    fn traced_bundle_maps_copies_back_to_their_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let schemas = write(dir.path(), "schemas.yaml", "Rider:\n  type: object\n");
+        let root = write(
+            dir.path(),
+            "api.yaml",
+            "openapi: 3.1.0\ncomponents:\n  schemas:\n    R: {$ref: './schemas.yaml#/Rider'}\n",
+        );
+        let (b, origins) = bundle_file_traced(&root).unwrap();
+        let r = b.doc["components"]["schemas"]["R"]["$ref"]
+            .as_str()
+            .unwrap();
+        let (file, ptr) = origins
+            .origin_of(&format!("{}/type", r.trim_start_matches('#')))
+            .unwrap();
+        assert_eq!(file, schemas.as_path());
+        assert_eq!(ptr, "/Rider/type");
+        assert!(origins.origin_of("/components/schemas/R").is_none());
     }
 
     #[test]

@@ -28,6 +28,10 @@ use crate::variant::{Dialect, Side};
 pub struct CompileOptions {
     /// Overrides the base path taken from `servers[0].url`.
     pub base_path: Option<String>,
+    /// Skip compiling JSON Schema validators. For analysis only (audit,
+    /// inventory): a contract compiled this way validates nothing, so the
+    /// gateway never sets it.
+    pub skip_validators: bool,
 }
 
 /// A compiled OpenAPI document: the single model the gateway, audit, scanner
@@ -196,6 +200,7 @@ struct Compiler<'a> {
     cache: HashMap<(bool, String), SchemaValidator>,
     errors: Vec<ContractError>,
     credentials: Vec<(ParamLocation, String)>,
+    skip_validators: bool,
 }
 
 /// Compile a bundle.
@@ -241,6 +246,7 @@ pub fn compile(bundle: Bundle, opts: &CompileOptions) -> Result<Contract, Contra
         cache: HashMap::new(),
         errors: Vec::new(),
         credentials: credential_names(&doc),
+        skip_validators: opts.skip_validators,
     };
     let mut operations = Vec::new();
     let mut router = Router::default();
@@ -434,6 +440,9 @@ impl Compiler<'_> {
     }
 
     fn validator(&mut self, side: Side, ptr: &str) -> Option<SchemaValidator> {
+        if self.skip_validators {
+            return None;
+        }
         let key = (side == Side::Request, ptr.to_string());
         if let Some(v) = self.cache.get(&key) {
             return Some(v.clone());

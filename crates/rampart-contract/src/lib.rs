@@ -22,6 +22,7 @@ pub mod rules;
 pub mod schema;
 pub mod shape;
 pub mod source;
+pub mod source_map;
 pub mod variant;
 
 pub use compile::{CompileOptions, Contract, Matched};

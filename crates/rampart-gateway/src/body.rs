@@ -56,8 +56,11 @@ where
     B: Body<Data = Bytes> + Unpin,
     B::Error: fmt::Display,
 {
+    // Reserve what the peer announced (Content-Length), within the limit, so
+    // the buffer is allocated once.
+    let hint = body.size_hint().lower().min(limit);
     let fut = async {
-        let mut buf = BytesMut::new();
+        let mut buf = BytesMut::with_capacity(usize::try_from(hint).unwrap_or(0));
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|e| ReadError::Io(e.to_string()))?;
             if let Ok(data) = frame.into_data() {

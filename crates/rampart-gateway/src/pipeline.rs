@@ -35,22 +35,29 @@ use crate::runtime::{Api, Runtime};
 use crate::seclog::{SecurityEvent, SecurityLog, Verdict, rfc3339};
 use crate::upstream::{Forward, HttpClient, build_request, strip_hop_by_hop};
 
-/// The gateway: shared by every connection.
+/// The gateway: shared by every connection of one worker thread.
 pub struct Gateway {
     state: Arc<ArcSwap<Runtime>>,
     client: HttpClient,
     log: SecurityLog,
-    ids: RequestIds,
+    ids: Arc<RequestIds>,
 }
 
 /// Cheap, unique request ids: a random per-process prefix and a counter.
-struct RequestIds {
+pub struct RequestIds {
     prefix: u64,
     next: AtomicU64,
 }
 
+impl Default for RequestIds {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl RequestIds {
-    fn new() -> Self {
+    /// A new generator with a random prefix.
+    pub fn new() -> Self {
         RequestIds {
             prefix: uuid::Uuid::new_v4().as_u64_pair().0,
             next: AtomicU64::new(1),
@@ -137,12 +144,17 @@ struct Routed<'r> {
 
 impl Gateway {
     /// A gateway over a runtime that can be swapped by reloads.
-    pub fn new(state: Arc<ArcSwap<Runtime>>, client: HttpClient, log: SecurityLog) -> Self {
+    pub fn new(
+        state: Arc<ArcSwap<Runtime>>,
+        client: HttpClient,
+        log: SecurityLog,
+        ids: Arc<RequestIds>,
+    ) -> Self {
         Gateway {
             state,
             client,
             log,
-            ids: RequestIds::new(),
+            ids,
         }
     }
 

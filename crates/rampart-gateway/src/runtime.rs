@@ -173,6 +173,7 @@ impl Runtime {
             }
             let opts = CompileOptions {
                 base_path: api_cfg.base_path.clone(),
+                skip_validators: false,
             };
             let contract = match Contract::load(&spec_path, &opts) {
                 Ok(c) => c,
