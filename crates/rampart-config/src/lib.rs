@@ -27,6 +27,7 @@
 #![forbid(unsafe_code)]
 
 mod error;
+mod identity;
 mod load;
 mod locate;
 mod reference;

@@ -21,6 +21,8 @@ use std::str::FromStr;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use crate::identity::*;
+
 /// Smallest accepted `limits.max_header_list_bytes`: hyper refuses a read buffer
 /// smaller than 8 KiB.
 pub(crate) const MIN_HEADER_LIST_BYTES: usize = 8192;
@@ -58,6 +60,12 @@ pub struct Config {
     /// Security event log and operational log.
     #[serde(default)]
     pub log: LogConfig,
+    /// How callers are identified: JWT issuers, API keys, revoked tokens.
+    #[serde(default)]
+    pub identity: IdentityConfig,
+    /// Cedar policies deciding what identified callers may do.
+    #[serde(default)]
+    pub authorization: AuthorizationConfig,
 }
 
 fn default_listen() -> SocketAddr {

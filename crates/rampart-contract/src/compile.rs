@@ -205,6 +205,40 @@ struct Compiler<'a> {
 
 /// Compile a bundle.
 pub fn compile(bundle: Bundle, opts: &CompileOptions) -> Result<Contract, ContractErrors> {
+    compile_with(bundle, opts, false)
+}
+
+/// Compile a bundle for analysis (audit, inventory), never for enforcement:
+/// validators are skipped, and an operation whose path template the router
+/// cannot express (two parameters in one segment, such as GitHub's
+/// `/compare/{base}...{head}`) or that conflicts with another route is kept,
+/// unrouted, instead of failing the whole load. [`Contract::route`] never
+/// finds such an operation.
+pub fn compile_for_analysis(
+    bundle: Bundle,
+    opts: &CompileOptions,
+) -> Result<Contract, ContractErrors> {
+    let opts = CompileOptions {
+        skip_validators: true,
+        ..opts.clone()
+    };
+    compile_with(bundle, &opts, true)
+}
+
+/// The parameter names of a template, in order (for templates the router rejects).
+fn template_names(template: &str) -> Vec<String> {
+    template
+        .split('{')
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name.to_string()))
+        .collect()
+}
+
+fn compile_with(
+    bundle: Bundle,
+    opts: &CompileOptions,
+    lenient_routes: bool,
+) -> Result<Contract, ContractErrors> {
     let Bundle { root, doc, files } = bundle;
     let err = |kind| ContractErrors::from(ContractError::new(root.clone(), kind));
     let openapi = match doc.get("openapi").and_then(Value::as_str) {
@@ -264,7 +298,8 @@ pub fn compile(bundle: Bundle, opts: &CompileOptions) -> Result<Contract, Contra
                 template.clone()
             };
             let (route, names) = match to_matchit(&route_template) {
-                Ok(r) => r,
+                Ok((route, names)) => (Some(route), names),
+                Err(_) if lenient_routes => (None, template_names(&route_template)),
                 Err(e) => {
                     c.errors.push(
                         ContractError::new(&root, ContractErrorKind::Invalid(e)).at(item_ptr),
@@ -290,7 +325,15 @@ pub fn compile(bundle: Bundle, opts: &CompileOptions) -> Result<Contract, Contra
                     root_security.as_ref(),
                 );
                 let Some(compiled) = compiled else { continue };
-                if let Err(e) = router.add(&route, method, operations.len()) {
+                let added = match &route {
+                    Some(route) => router.add(route, method, operations.len()),
+                    None => Ok(()),
+                };
+                if let Err(e) = added {
+                    if lenient_routes {
+                        operations.push(compiled);
+                        continue;
+                    }
                     c.errors.push(
                         ContractError::new(&root, ContractErrorKind::RouteConflict(e)).at(op_ptr),
                     );
@@ -300,7 +343,9 @@ pub fn compile(bundle: Bundle, opts: &CompileOptions) -> Result<Contract, Contra
             }
         }
     }
-    if let Err(e) = router.build() {
+    if let Err(e) = router.build()
+        && !lenient_routes
+    {
         c.errors
             .push(ContractError::new(&root, ContractErrorKind::RouteConflict(e)).at("/paths"));
     }
@@ -552,6 +597,8 @@ impl Compiler<'_> {
             Some(Value::String(m)) if matches!(m.as_str(), "enforce" | "monitor" | "off") => {
                 Some(m.clone())
             }
+            // YAML 1.1 readers turn a bare `off` into `false`.
+            Some(Value::Bool(false)) => Some("off".to_string()),
             Some(other) => {
                 self.error(
                     &pointer::push(op_ptr, "x-rampart-mode"),
@@ -734,6 +781,31 @@ mod tests {
                 "variables": {"scheme": {"default": "https"}, "base": {"default": "v1"}}}]})),
             "/v1"
         );
+    }
+
+    #[test]
+    fn analysis_keeps_operations_the_router_cannot_express() {
+        let doc = json!({"openapi": "3.0.3", "info": {"title": "t", "version": "1"},
+            "paths": {"/compare/{base}...{head}": {"get": {"operationId": "compare",
+                "parameters": [{"name": "base", "in": "path", "required": true, "schema": {"type": "string"}},
+                               {"name": "head", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "ok"}}}}}});
+        let bundle = || Bundle {
+            root: "a.json".into(),
+            doc: doc.clone(),
+            files: vec![],
+        };
+        assert!(compile(bundle(), &CompileOptions::default()).is_err());
+        let c = compile_for_analysis(bundle(), &CompileOptions::default()).unwrap();
+        assert_eq!(c.operations.len(), 1);
+        assert_eq!(
+            c.operations[0].path_params,
+            vec!["base".to_string(), "head".to_string()]
+        );
+        assert!(matches!(
+            c.route(&Method::GET, "/compare/a...b"),
+            Matched::NotFound
+        ));
     }
 
     #[test]

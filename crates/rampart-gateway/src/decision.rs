@@ -209,15 +209,21 @@ impl Decision {
             instance: format!("urn:rampart:request:{request_id}"),
             request_id,
             rule: self.rule.id,
-            errors: self
-                .issues
-                .iter()
-                .map(|i| Item {
-                    rule: i.rule.id,
-                    location: &i.location,
-                    message: &i.message,
-                })
-                .collect(),
+            // Issues about an upstream response describe the upstream's data,
+            // which may be exactly what must not leak: they go to the
+            // security log only.
+            errors: if self.problem == Problem::BadUpstreamResponse {
+                Vec::new()
+            } else {
+                self.issues
+                    .iter()
+                    .map(|i| Item {
+                        rule: i.rule.id,
+                        location: &i.location,
+                        message: &i.message,
+                    })
+                    .collect()
+            },
         };
         let bytes = serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec());
         let mut resp = Response::new(full(Bytes::from(bytes)));

@@ -202,18 +202,21 @@ impl Gateway {
     ) -> Response<BoxBody> {
         let limits = &rt.config.config.limits;
         // accept: header caps (hyper enforces looser hard limits before we get here).
-        if let Outcome::Respond(d) = accept(parts, limits.max_headers, limits.max_header_list_bytes)
-        {
+        if let Outcome::Respond(d) = accept(parts, limits) {
             rec.flag(&d, true);
             return d.into_response(&rec.request_id);
         }
+        // Before routing, the mode is that of the API whose base path the raw
+        // path falls under (an enforced API stays enforced under a global
+        // monitor, and the other way round), else the global mode.
+        let pre_route_api = api_for_path(rt, parts.uri.path());
+        let pre_route_mode = pre_route_api.map_or(rt.config.config.mode, |a| a.mode);
+        rec.mode = pre_route_mode;
         // normalize
-        let global_mode = rt.config.config.mode;
         let target = match normalize(rt, parts) {
             Ok(t) => t,
             Err(d) => {
-                rec.flag(&d, global_mode == Mode::Enforce);
-                if global_mode == Mode::Enforce {
+                if judge(rec, &d, pre_route_mode) {
                     return d.into_response(&rec.request_id);
                 }
                 return self.pass_through(rt, parts, body, rec, tls).await;
@@ -224,10 +227,9 @@ impl Gateway {
         let routed = match route(rt, &parts.method, &target.route_path) {
             Ok(r) => r,
             Err((d, api)) => {
-                let mode = api.map(|a| a.mode).unwrap_or(global_mode);
+                let mode = api.map_or(pre_route_mode, |a| a.mode);
                 rec.mode = mode;
-                rec.flag(&d, mode == Mode::Enforce);
-                if mode == Mode::Enforce {
+                if judge(rec, &d, mode) {
                     return d.into_response(&rec.request_id);
                 }
                 // Monitor or off: pass the request on as it came.
@@ -283,13 +285,7 @@ impl Gateway {
         rec: &mut Record,
         tls: bool,
     ) -> Response<BoxBody> {
-        let path = parts.uri.path();
-        let Some(api) = rt
-            .apis
-            .iter()
-            .find(|a| !a.contract.base_path.is_empty() && path.starts_with(&a.contract.base_path))
-            .or_else(|| rt.apis.first())
-        else {
+        let Some(api) = api_for_path(rt, parts.uri.path()).or_else(|| rt.apis.first()) else {
             let d = Decision::new(
                 StatusCode::NOT_FOUND,
                 Problem::NotFound,
@@ -499,6 +495,15 @@ impl Gateway {
                 rec.upstream_status = Some(resp.status().as_u16());
                 Ok(resp)
             }
+            Ok(Err(e)) if is_body_limit(&e) => Err(Decision::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                Problem::PayloadTooLarge,
+                &rules::BODY_TOO_LARGE,
+                format!(
+                    "the body exceeds {} bytes",
+                    rt.config.config.limits.max_request_body_bytes
+                ),
+            )),
             Ok(Err(e)) => {
                 tracing::warn!(api = %api.name, error = %e, request_id = %rec.request_id, "upstream request failed");
                 Err(Decision::new(
@@ -723,9 +728,64 @@ impl Gateway {
     }
 }
 
-/// Phase 1, accept: header count and size caps, with a problem response
-/// (hyper's own hard limits sit above these and close the connection).
-fn accept(parts: &request::Parts, max_headers: usize, max_bytes: usize) -> Outcome {
+/// Record a refusal under `mode`; returns whether to respond with it.
+/// `off` records nothing (the exchange is unchecked), `monitor` flags it,
+/// `enforce` blocks it.
+fn judge(rec: &mut Record, d: &Decision, mode: Mode) -> bool {
+    match mode {
+        Mode::Off => {
+            rec.verdict = Verdict::Unchecked;
+            false
+        }
+        Mode::Monitor => {
+            rec.flag(d, false);
+            false
+        }
+        Mode::Enforce => {
+            rec.flag(d, true);
+            true
+        }
+    }
+}
+
+/// The API whose base path `path` falls under (at a segment boundary); with a
+/// single API, that API.
+fn api_for_path<'r>(rt: &'r Runtime, path: &str) -> Option<&'r Api> {
+    let under = |base: &str| {
+        !base.is_empty()
+            && path.starts_with(base)
+            && matches!(path.as_bytes().get(base.len()), None | Some(b'/'))
+    };
+    rt.apis
+        .iter()
+        .find(|a| under(&a.contract.base_path))
+        .or_else(|| {
+            if rt.apis.len() == 1 {
+                rt.apis.first()
+            } else {
+                None
+            }
+        })
+}
+
+/// Phase 1, accept: header count and size caps, and a declared body size
+/// over the limit, with a problem response (hyper's own hard limits sit above
+/// these and close the connection). Limits hold in every mode.
+fn accept(parts: &request::Parts, limits: &rampart_config::Limits) -> Outcome {
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limits.max_request_body_bytes) {
+        return Outcome::Respond(Decision::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Problem::PayloadTooLarge,
+            &rules::BODY_TOO_LARGE,
+            format!("the body exceeds {} bytes", limits.max_request_body_bytes),
+        ));
+    }
+    let (max_headers, max_bytes) = (limits.max_headers, limits.max_header_list_bytes);
     let count = parts.headers.len();
     let bytes: usize = parts
         .headers
@@ -813,6 +873,19 @@ fn route<'r>(
         ),
         api,
     ))
+}
+
+/// Whether a client error was caused by a streamed request body hitting its
+/// size limit (rather than by the upstream).
+fn is_body_limit(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if err.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
 }
 
 /// Split `Cookie` headers into pairs.

@@ -100,6 +100,8 @@ fn the_full_example_parses_to_the_expected_values() {
             level: "info".to_owned(),
             format: LogFormat::Text,
         },
+        identity: IdentityConfig::default(),
+        authorization: AuthorizationConfig::default(),
     };
     assert_eq!(loaded.config, expected);
     assert_eq!(loaded.path, Path::new(FILE));
@@ -135,6 +137,18 @@ fn a_minimal_config_gets_every_default() {
             security: SecurityLogTarget::Stdout,
             level: "info".to_owned(),
             format: LogFormat::Text,
+        },
+        identity: IdentityConfig {
+            issuers: vec![],
+            api_keys_file: None,
+            revoked_jtis_file: None,
+            max_token_bytes: 8192,
+            token_cache_entries: 10_000,
+            unsecured_operations: Unsecured::Deny,
+        },
+        authorization: AuthorizationConfig {
+            policies: None,
+            privileged_roles: vec![],
         },
     };
     assert_eq!(loaded.config, expected);
