@@ -68,7 +68,8 @@ pub struct AuditArgs {
     /// Print a rule's rationale, an example and the fix, then exit.
     #[arg(long, value_name = "RULE")]
     pub explain: Option<String>,
-    /// List every rule with its OWASP category and default severity, then exit.
+    /// List every rule with its OWASP category and default severity, then exit
+    /// (with `--format json`: also the Spectral and vacuum ids each covers).
     #[arg(long)]
     pub list_rules: bool,
     /// Color text output.
@@ -82,6 +83,19 @@ pub fn run(args: AuditArgs) -> ExitCode {
         return explain(id);
     }
     if args.list_rules {
+        if args.format != Format::Text {
+            let rules: Vec<serde_json::Value> = catalog::ALL
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "id": r.id(), "owasp": r.owasp(), "severity": r.severity.as_str(),
+                        "title": r.rule.title, "spectral": r.spectral, "vacuum": r.vacuum,
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::Value::Array(rules));
+            return ExitCode::from(EXIT_OK);
+        }
         let mut out = String::new();
         for r in catalog::ALL {
             out.push_str(&format!(

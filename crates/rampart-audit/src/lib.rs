@@ -81,21 +81,17 @@ pub fn audit_file(path: &Path, settings: &Settings) -> Result<SpecReport, AuditE
         path: path.to_path_buf(),
         errors,
     };
-    let t0 = std::time::Instant::now();
     let (bundle, origins) = bundle_file_traced(path).map_err(load)?;
-    let t1 = std::time::Instant::now();
+
     let opts = CompileOptions {
         skip_validators: true,
         ..Default::default()
     };
     let contract = compile_for_analysis(bundle, &opts).map_err(load)?;
-    let t2 = std::time::Instant::now();
     let mut report = audit_contract(&contract, settings);
-    let t3 = std::time::Instant::now();
     locate::locate(path, &origins, &mut report.findings);
     locate::locate(path, &origins, &mut report.suppressed);
-    let t4 = std::time::Instant::now();
-    if std::env::var_os("TIMINGS").is_some() { eprintln!("bundle {:?} compile {:?} checks {:?} locate {:?}", t1-t0, t2-t1, t3-t2, t4-t3); }
+
     report
         .findings
         .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));

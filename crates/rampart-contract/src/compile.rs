@@ -58,7 +58,75 @@ pub struct Contract {
     pub shapes: ShapeArena,
     /// The bundled document (audit and inventory read it).
     pub document: Value,
+    /// `components.securitySchemes`, by name.
+    pub security_schemes: std::collections::BTreeMap<String, SecurityScheme>,
     router: Router,
+}
+
+/// A security scheme, as far as authentication needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecurityScheme {
+    /// `http` with scheme `bearer`, `oauth2` or `openIdConnect`: a bearer token in `Authorization`.
+    Bearer,
+    /// `apiKey` in a header, query parameter or cookie.
+    ApiKey {
+        /// Where.
+        location: ParamLocation,
+        /// Its name (lowercase for headers).
+        name: String,
+    },
+    /// `http` with scheme `basic`: Rampart does not accept passwords; such
+    /// requirements cannot be satisfied through it.
+    Basic,
+    /// Anything else (e.g. `mutualTLS`), named for error messages.
+    Unsupported(String),
+}
+
+fn security_schemes(doc: &Value) -> std::collections::BTreeMap<String, SecurityScheme> {
+    let mut out = std::collections::BTreeMap::new();
+    let Some(Value::Object(schemes)) = doc.pointer("/components/securitySchemes") else {
+        return out;
+    };
+    for (name, scheme) in schemes {
+        let scheme = deref(doc, scheme);
+        let ty = scheme
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let parsed = match ty {
+            "http" => match scheme
+                .get("scheme")
+                .and_then(Value::as_str)
+                .map(str::to_ascii_lowercase)
+                .as_deref()
+            {
+                Some("bearer") => SecurityScheme::Bearer,
+                Some("basic") => SecurityScheme::Basic,
+                other => SecurityScheme::Unsupported(format!("http {}", other.unwrap_or("?"))),
+            },
+            "oauth2" | "openIdConnect" => SecurityScheme::Bearer,
+            "apiKey" => {
+                let location = scheme
+                    .get("in")
+                    .and_then(Value::as_str)
+                    .and_then(ParamLocation::parse);
+                match (location, scheme.get("name").and_then(Value::as_str)) {
+                    (Some(location), Some(n)) => SecurityScheme::ApiKey {
+                        location,
+                        name: if location == ParamLocation::Header {
+                            n.to_ascii_lowercase()
+                        } else {
+                            n.to_string()
+                        },
+                    },
+                    _ => SecurityScheme::Unsupported("apiKey without in/name".into()),
+                }
+            }
+            other => SecurityScheme::Unsupported(other.to_string()),
+        };
+        out.insert(name.clone(), parsed);
+    }
+    out
 }
 
 /// An operation matched by [`Contract::route`].
@@ -362,11 +430,22 @@ fn compile_with(
             );
         }
     }
+    for (ptr, msg) in std::mem::take(&mut c.shapes.errors) {
+        c.errors
+            .push(ContractError::new(&root, ContractErrorKind::Invalid(msg)).at(ptr));
+    }
     if !c.errors.is_empty() {
         return Err(ContractErrors(c.errors));
     }
     let mut shapes = c.shapes;
     shapes.finish();
+    for op in &mut operations {
+        for r in &mut op.responses {
+            for m in &mut r.content {
+                m.owned = m.shape.is_some_and(|s| shapes.has_ownership(s));
+            }
+        }
+    }
     let info = doc.get("info");
     let text = |k: &str| {
         info.and_then(|i| i.get(k))
@@ -377,7 +456,9 @@ fn compile_with(
     let (title, version) = (text("title"), text("version"));
     drop(registry);
     drop(schemas);
+    let security_schemes = security_schemes(&doc);
     Ok(Contract {
+        security_schemes,
         source: root,
         files,
         dialect,
@@ -609,6 +690,19 @@ impl Compiler<'_> {
                 None
             }
         };
+        let resource = match o.get("x-rampart-resource") {
+            None => None,
+            Some(v) => match parse_resource(v, &params) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    self.error(
+                        &pointer::push(op_ptr, "x-rampart-resource"),
+                        ContractErrorKind::Invalid(e),
+                    );
+                    None
+                }
+            },
+        };
         let extensions = o
             .iter()
             .filter(|(k, _)| k.starts_with("x-"))
@@ -630,6 +724,7 @@ impl Compiler<'_> {
             extensions,
             pointer: op_ptr.to_string(),
             credential_names: self.credentials.clone(),
+            resource,
         })
     }
 
@@ -737,10 +832,53 @@ impl Compiler<'_> {
                 json,
                 validator,
                 shape,
+                owned: false,
             });
         }
         out
     }
+}
+
+/// `x-rampart-resource: {id: path.riderId, owner: path.riderId}`: each value
+/// names a declared path or query parameter.
+fn parse_resource(
+    v: &Value,
+    params: &[Parameter],
+) -> Result<crate::operation::ResourceRef, String> {
+    let Value::Object(m) = v else {
+        return Err("x-rampart-resource must be an object with `id` and/or `owner`".into());
+    };
+    let mut r = crate::operation::ResourceRef::default();
+    for (k, val) in m {
+        let Some(text) = val.as_str() else {
+            return Err(format!(
+                "x-rampart-resource.{k} must be a string such as \"path.id\""
+            ));
+        };
+        let (loc, name) = text
+            .split_once('.')
+            .and_then(|(l, n)| Some((ParamLocation::parse(l)?, n)))
+            .filter(|(l, _)| matches!(l, ParamLocation::Path | ParamLocation::Query))
+            .ok_or_else(|| {
+                format!("x-rampart-resource.{k}: \"{text}\" is not `path.<name>` or `query.<name>`")
+            })?;
+        if !params.iter().any(|p| p.location == loc && p.name == name) {
+            return Err(format!(
+                "x-rampart-resource.{k}: the operation declares no {text} parameter"
+            ));
+        }
+        let at = Some((loc, name.to_string()));
+        match k.as_str() {
+            "id" => r.id = at,
+            "owner" => r.owner = at,
+            other => {
+                return Err(format!(
+                    "x-rampart-resource has no setting \"{other}\" (use id, owner)"
+                ));
+            }
+        }
+    }
+    Ok(r)
 }
 
 fn parse_status(code: &str) -> Option<StatusKey> {

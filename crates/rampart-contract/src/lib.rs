@@ -25,7 +25,7 @@ pub mod source;
 pub mod source_map;
 pub mod variant;
 
-pub use compile::{CompileOptions, Contract, Matched};
+pub use compile::{CompileOptions, Contract, Matched, SecurityScheme};
 pub use error::{ContractError, ContractErrorKind, ContractErrors};
 pub use operation::{
     Issue, MediaSchema, Operation, ResponseLookup, is_json, media_essence, pick_media,

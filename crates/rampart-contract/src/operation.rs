@@ -58,6 +58,10 @@ pub struct MediaSchema {
     pub validator: Option<SchemaValidator>,
     /// Property-level shape, if a schema is declared.
     pub shape: Option<ShapeId>,
+    /// Objects in bodies of this type carry ownership annotations
+    /// (`x-rampart-owner`/`x-rampart-private`), so responses need
+    /// object-level authorization.
+    pub owned: bool,
 }
 
 /// A declared request body.
@@ -125,6 +129,46 @@ pub struct Operation {
     pub pointer: String,
     /// Names of query parameters, headers and cookies that carry API keys (from security schemes).
     pub(crate) credential_names: Vec<(ParamLocation, String)>,
+    /// The object the request is about, when the request names it
+    /// (`x-rampart-resource`): lets authorization decide before the upstream is called.
+    pub resource: Option<ResourceRef>,
+}
+
+/// Where, in a request, the object it is about and its owner are named.
+///
+/// ```yaml
+/// x-rampart-resource: { id: path.riderId, owner: path.riderId }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ResourceRef {
+    /// The parameter holding the object's id.
+    pub id: Option<(ParamLocation, String)>,
+    /// The parameter holding the owner's principal id.
+    pub owner: Option<(ParamLocation, String)>,
+}
+
+impl Operation {
+    /// The raw value of a path or query parameter in this request.
+    pub fn param_value<'v>(
+        &self,
+        at: &(ParamLocation, String),
+        path_values: &'v [String],
+        query: &'v [(String, String)],
+    ) -> Option<&'v str> {
+        match at.0 {
+            ParamLocation::Path => self
+                .path_params
+                .iter()
+                .position(|n| n == &at.1)
+                .and_then(|i| path_values.get(i))
+                .map(String::as_str),
+            ParamLocation::Query => query
+                .iter()
+                .find(|(k, _)| k == &at.1)
+                .map(|(_, v)| v.as_str()),
+            _ => None,
+        }
+    }
 }
 
 /// The lowercase essence of a Content-Type (`application/json; charset=utf-8` -> `application/json`).

@@ -70,6 +70,31 @@ rules! {
     RESPONSE_WRITE_ONLY = ("contract.response.write-only", "API3:2023", "The upstream returned a writeOnly property (stripped)");
     UPSTREAM_UNAVAILABLE = ("upstream.unavailable", "API8:2023", "The upstream could not be reached or timed out");
     LIMIT_HEADERS = ("limit.headers", "API4:2023", "Too many or too large request headers");
+    AUTHN_MISSING = ("identity.missing", "API2:2023", "The operation requires credentials and none were sent");
+    AUTHN_INVALID = ("identity.invalid", "API2:2023", "The credentials were refused");
+    AUTHN_TOO_LARGE = ("identity.too_large", "API2:2023", "The credential is over the size limit");
+    AUTHN_JWT_MALFORMED = ("identity.jwt.malformed", "API2:2023", "The token is not a well-formed JWS");
+    AUTHN_JWT_ALGORITHM = ("identity.jwt.algorithm", "API2:2023", "The token's algorithm is none, not allowed for its issuer, or not its key's");
+    AUTHN_JWT_ISSUER = ("identity.jwt.unknown_issuer", "API2:2023", "The token's issuer is not trusted");
+    AUTHN_JWT_KEY = ("identity.jwt.unknown_key", "API2:2023", "The token names a key the issuer does not have");
+    AUTHN_JWT_SIGNATURE = ("identity.jwt.bad_signature", "API2:2023", "The token's signature does not verify");
+    AUTHN_JWT_EXPIRED = ("identity.jwt.expired", "API2:2023", "The token has expired");
+    AUTHN_JWT_NBF = ("identity.jwt.not_yet_valid", "API2:2023", "The token is not valid yet");
+    AUTHN_JWT_IAT = ("identity.jwt.issued_in_future", "API2:2023", "The token claims to be issued in the future");
+    AUTHN_JWT_AUDIENCE = ("identity.jwt.audience", "API2:2023", "The token is not meant for this audience");
+    AUTHN_JWT_CLAIM = ("identity.jwt.missing_claim", "API2:2023", "The token lacks a required claim");
+    AUTHN_JWT_REVOKED = ("identity.jwt.revoked", "API2:2023", "The token has been revoked");
+    AUTHN_KEYS_UNAVAILABLE = ("identity.jwt.key_unavailable", "API2:2023", "The issuer's keys could not be fetched");
+    AUTHN_API_KEY = ("identity.api_key.unknown", "API2:2023", "The API key is not valid");
+    AUTHN_SCOPE = ("identity.insufficient_scope", "API5:2023", "The credential lacks a scope the operation requires");
+    AUTHN_UNSUPPORTED = ("identity.unsupported-scheme", "API2:2023", "The operation's security scheme is not supported by Rampart (e.g. HTTP Basic)");
+    AUTHZ_UNSECURED = ("authz.unsecured-operation", "API5:2023", "The operation declares no security requirement and is not explicitly public");
+    AUTHZ_SCOPE = ("authz.scope", "API5:2023", "The credentials lack a scope the operation requires");
+    AUTHZ_FUNCTION = ("authz.function", "API5:2023", "The policies do not permit this principal to call this operation (function level)");
+    AUTHZ_OBJECT = ("authz.object", "API1:2023", "The policies do not permit this principal to access this object (object level)");
+    AUTHZ_WRITE_FIELD = ("authz.write-field", "API3:2023", "The request sets a property only other roles may set");
+    AUTHZ_VIEW_RESTRICTED = ("authz.view.restricted", "API3:2023", "Properties visible only to the owner were removed from the response");
+    AUTHZ_LIST_FILTERED = ("authz.list.filtered", "API1:2023", "Objects the principal may not see were removed from a list");
 }
 
 /// Look a rule up by id.

@@ -25,9 +25,50 @@ use crate::pointer;
 /// Index of a shape in a [`ShapeArena`].
 pub type ShapeId = u32;
 
+#[derive(Debug, Clone)]
+struct RawProp {
+    name: String,
+    shape: ShapeId,
+    meta: PropMeta,
+}
+
+/// What a property schema says about who may see and set the property.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PropMeta {
+    /// `readOnly`.
+    pub read_only: bool,
+    /// `writeOnly`.
+    pub write_only: bool,
+    /// `x-rampart-visibility: owner`: left out of restricted views.
+    pub owner_only: bool,
+    /// `x-rampart-writable-by: [roles]`: only these roles may set it.
+    pub writable_by: Option<Vec<String>>,
+}
+
+/// Where an object schema says its ownership facts live
+/// (`x-rampart-owner`, `x-rampart-private`, `x-rampart-id`: JSON pointers
+/// into the object).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ownership {
+    /// Pointer to the owner's principal id.
+    pub owner: Option<String>,
+    /// Pointer to a boolean "private" flag.
+    pub private: Option<String>,
+    /// Pointer to the object's own id.
+    pub id: Option<String>,
+}
+
+impl Ownership {
+    /// Whether the schema declares any ownership fact.
+    pub fn is_annotated(&self) -> bool {
+        self.owner.is_some() || self.private.is_some()
+    }
+}
+
 #[derive(Debug, Default, Clone)]
 struct RawShape {
-    props: Vec<(String, ShapeId, bool, bool)>,
+    props: Vec<RawProp>,
+    ownership: Ownership,
     open: bool,
     forbidden: bool,
     additional: Option<ShapeId>,
@@ -38,7 +79,7 @@ struct RawShape {
 }
 
 /// A property as the flattened view sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Prop {
     /// The property's (merged) shape.
     pub shape: ShapeId,
@@ -46,6 +87,10 @@ pub struct Prop {
     pub read_only: bool,
     /// Declared `writeOnly` by any contributing schema.
     pub write_only: bool,
+    /// Left out of restricted views.
+    pub owner_only: bool,
+    /// Roles allowed to set it, when restricted.
+    pub writable_by: Option<Vec<String>>,
 }
 
 /// A shape with composition flattened.
@@ -59,6 +104,8 @@ pub struct Flat {
     pub additional: Option<ShapeId>,
     /// Shape of array items.
     pub items: Option<ShapeId>,
+    /// Ownership facts of objects of this shape.
+    pub ownership: Ownership,
 }
 
 /// What a walk over a value found.
@@ -79,11 +126,15 @@ pub enum PropertyFindingKind {
     Undeclared,
     /// A response carries a `writeOnly` property.
     WriteOnly,
+    /// A request sets a property only other roles may set.
+    RoleRestricted,
 }
 
 /// All shapes of one contract.
 #[derive(Debug, Default)]
 pub struct ShapeArena {
+    /// Problems with `x-rampart-*` annotations: (schema pointer, message).
+    pub errors: Vec<(String, String)>,
     raw: Vec<RawShape>,
     flat: Vec<Flat>,
     by_pointer: HashMap<String, ShapeId>,
@@ -141,8 +192,34 @@ impl ShapeArena {
             for (name, sub) in props {
                 let sub_ptr = pointer::push(&base, name);
                 let id = self.intern(doc, &sub_ptr);
-                let (ro, wo) = flags(doc, sub);
-                s.props.push((name.clone(), id, ro, wo));
+                let meta = match prop_meta(doc, sub) {
+                    Ok(m) => m,
+                    Err(e) => {
+                        self.errors.push((sub_ptr.clone(), e));
+                        PropMeta::default()
+                    }
+                };
+                s.props.push(RawProp {
+                    name: name.clone(),
+                    shape: id,
+                    meta,
+                });
+            }
+        }
+        for (kw, slot) in [
+            ("x-rampart-owner", &mut s.ownership.owner),
+            ("x-rampart-private", &mut s.ownership.private),
+            ("x-rampart-id", &mut s.ownership.id),
+        ] {
+            match m.get(kw) {
+                None => {}
+                Some(Value::String(p)) if p.starts_with('/') => *slot = Some(p.clone()),
+                Some(other) => self.errors.push((
+                    pointer::push(ptr, kw),
+                    format!(
+                        "{kw} must be a JSON pointer into the object such as \"/id\", not {other}"
+                    ),
+                )),
             }
         }
         match m.get("additionalProperties") {
@@ -196,14 +273,16 @@ impl ShapeArena {
         let mut seen = Vec::new();
         self.collect(id, true, &mut acc, &mut seen);
         let mut props = HashMap::with_capacity(acc.props.len());
-        for (name, (ids, ro, wo)) in acc.props {
+        for (name, (ids, meta)) in acc.props {
             let shape = self.union(ids);
             props.insert(
                 name,
                 Prop {
                     shape,
-                    read_only: ro,
-                    write_only: wo,
+                    read_only: meta.read_only,
+                    write_only: meta.write_only,
+                    owner_only: meta.owner_only,
+                    writable_by: meta.writable_by,
                 },
             );
         }
@@ -222,6 +301,7 @@ impl ShapeArena {
             props,
             additional,
             items,
+            ownership: acc.ownership,
         }
     }
 
@@ -231,13 +311,27 @@ impl ShapeArena {
         }
         seen.push(id);
         let s = &self.raw[id as usize];
-        for (name, pid, ro, wo) in &s.props {
-            let e = acc.props.entry(name.clone()).or_default();
-            if !e.0.contains(pid) {
-                e.0.push(*pid);
+        for p in &s.props {
+            let e = acc.props.entry(p.name.clone()).or_default();
+            if !e.0.contains(&p.shape) {
+                e.0.push(p.shape);
             }
-            e.1 |= ro;
-            e.2 |= wo;
+            e.1.read_only |= p.meta.read_only;
+            e.1.write_only |= p.meta.write_only;
+            e.1.owner_only |= p.meta.owner_only;
+            if let Some(roles) = &p.meta.writable_by {
+                // Several contributing schemas: the intersection is the safe reading.
+                e.1.writable_by = Some(match e.1.writable_by.take() {
+                    Some(prev) => prev.into_iter().filter(|r| roles.contains(r)).collect(),
+                    None => roles.clone(),
+                });
+            }
+        }
+        if all {
+            let o = &s.ownership;
+            acc.ownership.owner = acc.ownership.owner.take().or_else(|| o.owner.clone());
+            acc.ownership.private = acc.ownership.private.take().or_else(|| o.private.clone());
+            acc.ownership.id = acc.ownership.id.take().or_else(|| o.id.clone());
         }
         acc.open |= s.open;
         acc.forbidden |= s.forbidden && all;
@@ -399,6 +493,160 @@ impl ShapeArena {
         }
     }
 
+    /// Find properties a request sets that only other roles may set
+    /// (`x-rampart-writable-by`). A principal with any listed role may.
+    pub fn check_writes(
+        &self,
+        root: ShapeId,
+        value: &Value,
+        roles: &[String],
+        out: &mut Vec<PropertyFinding>,
+    ) {
+        self.walk_writes(root, value, roles, None, out);
+    }
+
+    fn walk_writes(
+        &self,
+        id: ShapeId,
+        value: &Value,
+        roles: &[String],
+        at: Option<&Path<'_>>,
+        out: &mut Vec<PropertyFinding>,
+    ) {
+        let flat = self.flat(id);
+        match value {
+            Value::Object(m) => {
+                for (k, v) in m {
+                    let here = Path::key(at, k);
+                    if let Some(p) = flat.props.get(k) {
+                        if let Some(allowed) = &p.writable_by
+                            && !allowed.iter().any(|r| roles.contains(r))
+                        {
+                            out.push(here.finding(PropertyFindingKind::RoleRestricted));
+                            continue;
+                        }
+                        self.walk_writes(p.shape, v, roles, Some(&here), out);
+                    }
+                }
+            }
+            Value::Array(items) => {
+                if let Some(item) = flat.items {
+                    for (i, v) in items.iter().enumerate() {
+                        let here = Path::index(at, i);
+                        self.walk_writes(item, v, roles, Some(&here), out);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Whether any object reachable from `root` carries ownership annotations
+    /// (so a response of this shape needs object-level authorization).
+    pub fn has_ownership(&self, root: ShapeId) -> bool {
+        let mut seen = Vec::new();
+        self.reaches_ownership(root, &mut seen)
+    }
+
+    fn reaches_ownership(&self, id: ShapeId, seen: &mut Vec<ShapeId>) -> bool {
+        if seen.contains(&id) {
+            return false;
+        }
+        seen.push(id);
+        let flat = self.flat(id);
+        flat.ownership.is_annotated()
+            || flat.items.is_some_and(|i| self.reaches_ownership(i, seen))
+            || flat
+                .additional
+                .is_some_and(|a| self.reaches_ownership(a, seen))
+            || flat
+                .props
+                .values()
+                .any(|p| self.reaches_ownership(p.shape, seen))
+    }
+
+    /// Object-level authorization of a response value: every object whose
+    /// shape declares ownership facts is shown to `decide`, which answers
+    /// with a [`View`]. Restricted objects lose their `owner_only`
+    /// properties; denied objects are dropped from arrays, and a denied
+    /// top-level object denies the whole response. With `apply == false`
+    /// (monitor mode) decisions are made and counted but nothing changes.
+    pub fn authorize_objects(
+        &self,
+        root: ShapeId,
+        value: &mut Value,
+        apply: bool,
+        decide: &mut dyn FnMut(&ObjectFacts) -> View,
+    ) -> ObjectsOutcome {
+        let mut outcome = ObjectsOutcome::default();
+        let top = self.walk_objects(root, value, apply, decide, &mut outcome);
+        outcome.denied_whole = top == View::Deny;
+        outcome
+    }
+
+    fn walk_objects(
+        &self,
+        id: ShapeId,
+        value: &mut Value,
+        apply: bool,
+        decide: &mut dyn FnMut(&ObjectFacts) -> View,
+        outcome: &mut ObjectsOutcome,
+    ) -> View {
+        let flat = self.flat(id);
+        match value {
+            Value::Object(_) => {
+                let mut view = View::Full;
+                if flat.ownership.is_annotated() {
+                    let facts = ObjectFacts::read(value, &flat.ownership);
+                    view = decide(&facts);
+                    outcome.count(view, facts);
+                    if view == View::Deny {
+                        return View::Deny;
+                    }
+                }
+                let Value::Object(m) = value else {
+                    return view;
+                };
+                if view == View::Restricted && apply {
+                    m.retain(|k, _| !flat.props.get(k).is_some_and(|p| p.owner_only));
+                }
+                for (k, v) in m.iter_mut() {
+                    let child = match flat.props.get(k) {
+                        Some(p) => Some(p.shape),
+                        None => flat.additional,
+                    };
+                    if let Some(child) = child
+                        && self.walk_objects(child, v, apply, decide, outcome) == View::Deny
+                        && apply
+                    {
+                        // A denied nested object is replaced by null rather than
+                        // revealed; its parent stays visible.
+                        *v = Value::Null;
+                    }
+                }
+                view
+            }
+            Value::Array(items) => {
+                if let Some(item) = flat.items {
+                    let mut keep = Vec::with_capacity(items.len());
+                    for v in items.iter_mut() {
+                        keep.push(self.walk_objects(item, v, apply, decide, outcome) != View::Deny);
+                    }
+                    if apply {
+                        let mut i = 0;
+                        items.retain(|_| {
+                            let k = keep[i];
+                            i += 1;
+                            k
+                        });
+                    }
+                }
+                View::Full
+            }
+            _ => View::Full,
+        }
+    }
+
     /// Number of shapes (for tests and metrics).
     pub fn len(&self) -> usize {
         self.raw.len()
@@ -412,11 +660,66 @@ impl ShapeArena {
 
 #[derive(Default)]
 struct Acc {
-    props: BTreeMap<String, (Vec<ShapeId>, bool, bool)>,
+    props: BTreeMap<String, (Vec<ShapeId>, PropMeta)>,
+    ownership: Ownership,
     open: bool,
     forbidden: bool,
     additional: Vec<ShapeId>,
     items: Vec<ShapeId>,
+}
+
+/// What a property schema says (following `$ref`s; the property's own
+/// keywords win over its target's, the safe reading for flags).
+fn prop_meta<'a>(doc: &'a Value, mut node: &'a Value) -> Result<PropMeta, String> {
+    let (read_only, write_only) = flags(doc, node);
+    let mut meta = PropMeta {
+        read_only,
+        write_only,
+        ..PropMeta::default()
+    };
+    for _ in 0..MAX_REF_HOPS {
+        match node.get("x-rampart-visibility") {
+            None => {}
+            Some(Value::String(v)) if v == "owner" => meta.owner_only = true,
+            Some(Value::String(v)) if v == "public" => {}
+            Some(other) => {
+                return Err(format!(
+                    "x-rampart-visibility must be \"owner\" or \"public\", not {other}"
+                ));
+            }
+        }
+        if meta.writable_by.is_none() {
+            match node.get("x-rampart-writable-by") {
+                None => {}
+                Some(Value::Array(roles)) if roles.iter().all(Value::is_string) => {
+                    meta.writable_by = Some(
+                        roles
+                            .iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_string)
+                            .collect(),
+                    );
+                }
+                Some(other) => {
+                    return Err(format!(
+                        "x-rampart-writable-by must be a list of role names, not {other}"
+                    ));
+                }
+            }
+        }
+        match node
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix('#'))
+        {
+            Some(target) => match pointer::resolve(doc, target) {
+                Ok(t) => node = t,
+                Err(_) => break,
+            },
+            None => break,
+        }
+    }
+    Ok(meta)
 }
 
 /// `readOnly`/`writeOnly` of a property schema, following `$ref`s (OAS 3.0
@@ -440,6 +743,81 @@ pub fn flags<'a>(doc: &'a Value, mut node: &'a Value) -> (bool, bool) {
         }
     }
     (ro, wo)
+}
+
+/// What an object of an annotated shape says about itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObjectFacts {
+    /// The owner's principal id (numbers are written in decimal).
+    pub owner: Option<String>,
+    /// The private flag, when declared and boolean.
+    pub private: Option<bool>,
+    /// The object's id.
+    pub id: Option<String>,
+}
+
+impl ObjectFacts {
+    fn read(value: &Value, o: &Ownership) -> Self {
+        let text = |p: &Option<String>| {
+            p.as_deref()
+                .and_then(|p| value.pointer(p))
+                .and_then(|v| match v {
+                    Value::String(s) => Some(s.clone()),
+                    Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                })
+        };
+        ObjectFacts {
+            owner: text(&o.owner),
+            private: o
+                .private
+                .as_deref()
+                .and_then(|p| value.pointer(p))
+                .and_then(Value::as_bool),
+            id: text(&o.id).or_else(|| text(&o.owner)),
+        }
+    }
+}
+
+/// How much of an object a caller may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// Everything the contract declares.
+    Full,
+    /// Everything but `x-rampart-visibility: owner` properties.
+    Restricted,
+    /// Nothing: the object is dropped (or the response refused).
+    Deny,
+}
+
+/// What object-level authorization did to a response.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObjectsOutcome {
+    /// The top-level object was denied.
+    pub denied_whole: bool,
+    /// Objects shown in full.
+    pub full: usize,
+    /// Objects shown restricted.
+    pub restricted: usize,
+    /// Objects dropped.
+    pub denied: usize,
+    /// Ids of the objects decided (for the security log), at most 32.
+    pub ids: Vec<String>,
+}
+
+impl ObjectsOutcome {
+    fn count(&mut self, view: View, facts: ObjectFacts) {
+        match view {
+            View::Full => self.full += 1,
+            View::Restricted => self.restricted += 1,
+            View::Deny => self.denied += 1,
+        }
+        if self.ids.len() < 32
+            && let Some(id) = facts.id
+        {
+            self.ids.push(id);
+        }
+    }
 }
 
 /// The location of the value being walked, as a linked list on the stack:

@@ -47,6 +47,12 @@ pub enum Problem {
     UpstreamTimeout,
     /// The client was too slow to send its body.
     RequestTimeout,
+    /// Credentials are missing or refused.
+    Unauthorized,
+    /// The principal may not do this.
+    Forbidden,
+    /// The identity provider's keys could not be fetched.
+    IdentityUnavailable,
 }
 
 impl Problem {
@@ -63,6 +69,9 @@ impl Problem {
             Problem::UpstreamUnavailable => "upstream-unavailable",
             Problem::UpstreamTimeout => "upstream-timeout",
             Problem::RequestTimeout => "request-timeout",
+            Problem::Unauthorized => "unauthorized",
+            Problem::Forbidden => "forbidden",
+            Problem::IdentityUnavailable => "identity-unavailable",
         }
     }
 
@@ -79,6 +88,9 @@ impl Problem {
             Problem::UpstreamUnavailable => "Upstream unavailable",
             Problem::UpstreamTimeout => "Upstream timeout",
             Problem::RequestTimeout => "Request timeout",
+            Problem::Unauthorized => "Unauthorized",
+            Problem::Forbidden => "Forbidden",
+            Problem::IdentityUnavailable => "Identity provider unavailable",
         }
     }
 }
@@ -98,6 +110,8 @@ pub struct Decision {
     pub issues: Vec<Issue>,
     /// For 405: the methods that exist.
     pub allow: Vec<Method>,
+    /// Send a `WWW-Authenticate: Bearer` challenge (401s).
+    pub challenge: bool,
 }
 
 impl Decision {
@@ -115,6 +129,7 @@ impl Decision {
             detail: detail.into(),
             issues: Vec::new(),
             allow: Vec::new(),
+            challenge: false,
         }
     }
 
@@ -127,6 +142,8 @@ impl Decision {
             let id = i.rule.id;
             if id == r::BODY_TOO_LARGE.id {
                 (0, StatusCode::PAYLOAD_TOO_LARGE, Problem::PayloadTooLarge)
+            } else if id == r::AUTHZ_WRITE_FIELD.id {
+                (1, StatusCode::FORBIDDEN, Problem::Forbidden)
             } else if id == r::BODY_MEDIA_TYPE.id {
                 (
                     1,
@@ -166,6 +183,7 @@ impl Decision {
             detail,
             issues,
             allow: Vec::new(),
+            challenge: false,
         }
     }
 
@@ -240,6 +258,12 @@ impl Decision {
         );
         if let Ok(v) = HeaderValue::from_str(request_id) {
             h.insert("x-request-id", v);
+        }
+        if self.challenge {
+            h.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"rampart\""),
+            );
         }
         if !self.allow.is_empty() {
             let allow = self

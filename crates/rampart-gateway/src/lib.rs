@@ -10,6 +10,7 @@
 //! compiled state and its reload in [`runtime`] and [`reload`].
 #![forbid(unsafe_code)]
 
+pub mod authz;
 pub mod body;
 pub mod decision;
 pub mod headers;

@@ -26,8 +26,10 @@ use hyper::body::Incoming;
 use rampart_config::{Mode, Undeclared};
 use rampart_contract::operation::{Issue, ResponseLookup};
 use rampart_contract::{Matched, Operation, pick_media, rules};
+use rampart_identity::Principal;
 use rampart_normalize::{NormalizeError, NormalizedTarget};
 
+use crate::authz::{self, AuthzTrace};
 use crate::body::{BoxBody, ReadError, empty, full, parse_json_strict, prepend, read_bounded};
 use crate::decision::{Decision, Outcome, Problem};
 use crate::headers;
@@ -86,9 +88,55 @@ struct Record {
     upstream_status: Option<u16>,
     rules: Vec<&'static str>,
     reason: Option<String>,
+    principal: Option<String>,
+    policies: Vec<String>,
+    objects: Vec<String>,
 }
 
 impl Record {
+    /// Record changes made to a passing exchange (stripped properties,
+    /// restricted views, filtered lists): `modified` when applied, `flagged`
+    /// in monitor mode.
+    fn note(&mut self, issues: &[Issue], applied: bool) {
+        for i in issues {
+            if !self.rules.contains(&i.rule.id) {
+                self.rules.push(i.rule.id);
+            }
+        }
+        if self.reason.is_none() && !issues.is_empty() {
+            let d = Decision {
+                issues: issues.to_vec(),
+                ..Decision::new(
+                    StatusCode::OK,
+                    Problem::BadUpstreamResponse,
+                    issues[0].rule,
+                    "",
+                )
+            };
+            self.reason = Some(log_reason(&d));
+        }
+        if self.verdict == Verdict::Allowed {
+            self.verdict = if applied {
+                Verdict::Modified
+            } else {
+                Verdict::Flagged
+            };
+        }
+    }
+
+    fn absorb(&mut self, trace: AuthzTrace) {
+        for p in trace.policies {
+            if !self.policies.contains(&p) {
+                self.policies.push(p);
+            }
+        }
+        for o in trace.objects {
+            if self.objects.len() < 32 && !self.objects.contains(&o) {
+                self.objects.push(o);
+            }
+        }
+    }
+
     fn flag(&mut self, d: &Decision, enforce: bool) {
         for id in d.rule_ids() {
             if !self.rules.contains(&id) {
@@ -182,6 +230,9 @@ impl Gateway {
             upstream_status: None,
             rules: Vec::new(),
             reason: None,
+            principal: None,
+            policies: Vec::new(),
+            objects: Vec::new(),
         };
         let resp = self.exchange(&rt, &parts, body, &mut rec, tls).await;
         let mut resp = resp;
@@ -245,13 +296,59 @@ impl Gateway {
             rec.verdict = Verdict::Unchecked;
         }
         // validate request
+        // authenticate
+        let principal = if mode == Mode::Off {
+            Principal::anonymous()
+        } else {
+            match authz::authenticate(rt, routed.api, routed.op, parts, &target.query).await {
+                Ok(p) => p,
+                Err(d) => {
+                    if judge(rec, &d, mode) {
+                        return d.into_response(&rec.request_id);
+                    }
+                    Principal::anonymous()
+                }
+            }
+        };
+        if !principal.id.is_empty() {
+            rec.principal = Some(principal.id.clone());
+        }
+        // validate request
         let body = match self
-            .validate_request(rt, parts, &routed, &target.query, body, mode, rec)
+            .validate_request(
+                rt,
+                parts,
+                &routed,
+                &target.query,
+                &principal,
+                body,
+                mode,
+                rec,
+            )
             .await
         {
             Ok(b) => b,
             Err(resp) => return resp,
         };
+        // authorize request
+        if mode != Mode::Off {
+            let mut trace = AuthzTrace::default();
+            let denied = authz::authorize_request(
+                rt,
+                routed.api,
+                routed.op,
+                &principal,
+                &routed.values,
+                &target.query,
+                &mut trace,
+            );
+            rec.absorb(trace);
+            if let Some(d) = denied
+                && judge(rec, &d, mode)
+            {
+                return d.into_response(&rec.request_id);
+            }
+        }
         // forward
         let mut pq = target.canonical_path.clone();
         if routed.op.trailing_slash && pq != "/" {
@@ -272,7 +369,7 @@ impl Gateway {
             }
         };
         // validate response
-        self.validate_response(rt, parts, &routed, upstream, mode, rec)
+        self.validate_response(rt, parts, &routed, &principal, upstream, mode, rec)
             .await
     }
 
@@ -322,6 +419,7 @@ impl Gateway {
         parts: &request::Parts,
         routed: &Routed<'_>,
         query: &[(String, String)],
+        principal: &Principal,
         mut body: Incoming,
         mode: Mode,
         rec: &mut Record,
@@ -389,13 +487,33 @@ impl Gateway {
                         {
                             Ok(bytes) => {
                                 match parse_json_strict(&bytes, limits.max_json_depth) {
-                                    Ok(value) => routed.api.contract.check_request_body(
-                                        media,
-                                        &value,
-                                        cfg.contract.undeclared_body_properties
-                                            == Undeclared::Reject,
-                                        &mut issues,
-                                    ),
+                                    Ok(value) => {
+                                        let contract = &routed.api.contract;
+                                        contract.check_request_body(
+                                            media,
+                                            &value,
+                                            cfg.contract.undeclared_body_properties
+                                                == Undeclared::Reject,
+                                            &mut issues,
+                                        );
+                                        // Per-role writable fields need the principal.
+                                        if let Some(shape) = media.shape {
+                                            let mut found = Vec::new();
+                                            contract.shapes.check_writes(
+                                                shape,
+                                                &value,
+                                                &principal.roles,
+                                                &mut found,
+                                            );
+                                            issues.extend(found.into_iter().map(|f| {
+                                                Issue::new(
+                                                    &rules::AUTHZ_WRITE_FIELD,
+                                                    format!("body{}", f.pointer),
+                                                    "this property may not be set with these credentials",
+                                                )
+                                            }));
+                                        }
+                                    }
                                     Err(e) => {
                                         issues.push(Issue::new(&rules::BODY_MALFORMED, "body", e.0))
                                     }
@@ -522,11 +640,13 @@ impl Gateway {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn validate_response(
         &self,
         rt: &Runtime,
         parts: &request::Parts,
         routed: &Routed<'_>,
+        principal: &Principal,
         resp: Response<Incoming>,
         mode: Mode,
         rec: &mut Record,
@@ -635,50 +755,22 @@ impl Gateway {
             .api
             .contract
             .check_response_body(media, &mut value, enforce);
-        let mut out = bytes;
+        let mut changed = false;
         if !findings.is_empty() {
-            let mut stripped: Vec<Issue> = Vec::new();
-            for f in &findings {
-                let rule = match f.kind {
-                    rampart_contract::shape::PropertyFindingKind::WriteOnly => {
-                        &rules::RESPONSE_WRITE_ONLY
-                    }
-                    _ => &rules::RESPONSE_UNDECLARED,
-                };
-                stripped.push(Issue::new(
-                    rule,
-                    format!("response{}", f.pointer),
-                    rule.title,
-                ));
-            }
-            let d = Decision {
-                issues: stripped,
-                ..Decision::new(
-                    StatusCode::OK,
-                    Problem::BadUpstreamResponse,
-                    &rules::RESPONSE_UNDECLARED,
-                    "",
-                )
-            };
-            for id in d.rule_ids() {
-                if !rec.rules.contains(&id) {
-                    rec.rules.push(id);
-                }
-            }
-            if rec.reason.is_none() {
-                rec.reason = Some(log_reason(&d));
-            }
-            if enforce {
-                if rec.verdict == Verdict::Allowed {
-                    rec.verdict = Verdict::Modified;
-                }
-                out = match serde_json::to_vec(&value) {
-                    Ok(v) => Bytes::from(v),
-                    Err(_) => Bytes::new(),
-                };
-            } else if rec.verdict == Verdict::Allowed {
-                rec.verdict = Verdict::Flagged;
-            }
+            let stripped: Vec<Issue> = findings
+                .iter()
+                .map(|f| {
+                    let rule = match f.kind {
+                        rampart_contract::shape::PropertyFindingKind::WriteOnly => {
+                            &rules::RESPONSE_WRITE_ONLY
+                        }
+                        _ => &rules::RESPONSE_UNDECLARED,
+                    };
+                    Issue::new(rule, format!("response{}", f.pointer), rule.title)
+                })
+                .collect();
+            rec.note(&stripped, enforce);
+            changed = enforce;
         }
         if !violations.is_empty() {
             let d = Decision {
@@ -699,6 +791,53 @@ impl Gateway {
                 return d.into_response(&rec.request_id);
             }
         }
+        // authorize response: object by object, on the validated value.
+        let mut trace = AuthzTrace::default();
+        let authz = authz::authorize_response(
+            rt, routed.api, routed.op, media, principal, &mut value, enforce, &mut trace,
+        );
+        rec.absorb(trace);
+        if let Some(outcome) = authz {
+            if outcome.denied_whole {
+                let d = Decision::new(
+                    StatusCode::NOT_FOUND,
+                    Problem::NotFound,
+                    &rules::AUTHZ_OBJECT,
+                    "no such object",
+                );
+                rec.flag(&d, enforce);
+                if enforce {
+                    return d.into_response(&rec.request_id);
+                }
+            }
+            let mut noted = Vec::new();
+            if outcome.restricted > 0 {
+                noted.push(Issue::new(
+                    &rules::AUTHZ_VIEW_RESTRICTED,
+                    "response",
+                    format!("{} object(s) shown restricted", outcome.restricted),
+                ));
+            }
+            if outcome.denied > 0 && !outcome.denied_whole {
+                noted.push(Issue::new(
+                    &rules::AUTHZ_LIST_FILTERED,
+                    "response",
+                    format!("{} object(s) removed", outcome.denied),
+                ));
+            }
+            if !noted.is_empty() {
+                rec.note(&noted, enforce);
+                changed |= enforce;
+            }
+        }
+        let out = if changed {
+            match serde_json::to_vec(&value) {
+                Ok(v) => Bytes::from(v),
+                Err(_) => Bytes::new(),
+            }
+        } else {
+            bytes
+        };
         head.headers.remove(header::CONTENT_LENGTH);
         if let Ok(v) = HeaderValue::from_str(&out.len().to_string()) {
             head.headers.insert(header::CONTENT_LENGTH, v);
@@ -722,6 +861,9 @@ impl Gateway {
             upstream_status: rec.upstream_status,
             rules: rec.rules.clone(),
             reason: rec.reason.clone(),
+            principal: rec.principal.clone(),
+            policies: rec.policies.clone(),
+            objects: rec.objects.clone(),
             latency_ms: (rec.started.elapsed().as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0,
         };
         self.log.emit(&event).await;
@@ -889,7 +1031,7 @@ fn is_body_limit(e: &(dyn std::error::Error + 'static)) -> bool {
 }
 
 /// Split `Cookie` headers into pairs.
-fn cookies(h: &http::HeaderMap) -> Vec<(&str, &str)> {
+pub(crate) fn cookies(h: &http::HeaderMap) -> Vec<(&str, &str)> {
     h.get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())

@@ -88,6 +88,10 @@ pub struct Runtime {
     pub allowed_headers: HashSet<String>,
     /// TLS server config, when TLS is on.
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// Verifies credentials (JWT issuers, API keys, revoked tokens).
+    pub authn: Arc<rampart_identity::Authenticator>,
+    /// Cedar policies, when configured.
+    pub policy: Option<rampart_policy::PolicyEngine>,
     /// Every file this runtime was built from (config, specs and what they reference, TLS files).
     pub files: Vec<PathBuf>,
 }
@@ -114,6 +118,10 @@ pub enum RuntimeError {
     },
     /// A config setting that only makes sense once specs are loaded, or a TLS file.
     Setting(rampart_config::ConfigError),
+    /// Identity material (keys, API key file, revocation list) cannot be loaded.
+    Identity(String),
+    /// Cedar policies do not load or do not validate against the contract.
+    Policy(rampart_policy::PolicyErrors),
 }
 
 /// Every reason, collected.
@@ -140,6 +148,8 @@ impl fmt::Display for RuntimeErrors {
                     }
                 }
                 RuntimeError::Setting(c) => write!(f, "{c}")?,
+                RuntimeError::Identity(m) => write!(f, "{m}")?,
+                RuntimeError::Policy(p) => write!(f, "{p}")?,
             }
         }
         Ok(())
@@ -241,9 +251,54 @@ impl Runtime {
             }
             None => None,
         };
+        let id_cfg = &cfg.identity;
+        let authn = match rampart_identity::Authenticator::new(id_cfg, |p| config.resolve(p)) {
+            Ok(a) => Some(Arc::new(a)),
+            Err(e) => {
+                errors.push(RuntimeError::Identity(format!(
+                    "{}: identity: {e}",
+                    config.path.display()
+                )));
+                None
+            }
+        };
+        for f in id_cfg.api_keys_file.iter().chain(&id_cfg.revoked_jtis_file) {
+            files.push(config.resolve(f));
+        }
+        for issuer in &id_cfg.issuers {
+            for key in &issuer.keys {
+                for f in key.secret_file.iter().chain(&key.public_key_file) {
+                    files.push(config.resolve(f));
+                }
+            }
+        }
+        let mut policy = None;
+        if let Some(p) = &cfg.authorization.policies {
+            let path = config.resolve(p);
+            let mut ops: Vec<&str> = apis
+                .iter()
+                .flat_map(|a| a.contract.operations.iter().map(|o| o.id.as_str()))
+                .collect();
+            ops.sort_unstable();
+            ops.dedup();
+            match rampart_policy::PolicyEngine::load(
+                &path,
+                &ops,
+                cfg.authorization.privileged_roles.clone(),
+            ) {
+                Ok(engine) => {
+                    files.extend(engine.files().iter().cloned());
+                    policy = Some(engine);
+                }
+                Err(e) => errors.push(RuntimeError::Policy(e)),
+            }
+        }
         if !errors.is_empty() {
             return Err(RuntimeErrors(errors));
         }
+        let Some(authn) = authn else {
+            return Err(RuntimeErrors(errors));
+        };
         let normalize = NormalizeOptions {
             max_target_len: 8192,
             ..NormalizeOptions::default()
@@ -262,6 +317,8 @@ impl Runtime {
             normalize,
             allowed_headers,
             tls,
+            authn,
+            policy,
             files,
         })
     }

@@ -64,6 +64,12 @@ pub struct SecurityEvent {
     pub rules: Vec<&'static str>,
     /// Short reason, when a rule fired.
     pub reason: Option<String>,
+    /// The authenticated principal's id, when there is one.
+    pub principal: Option<String>,
+    /// Ids of the Cedar policies that decided.
+    pub policies: Vec<String>,
+    /// Ids of the objects the exchange touched (from the request and the response).
+    pub objects: Vec<String>,
     /// Time from request to response head, in milliseconds.
     pub latency_ms: f64,
 }

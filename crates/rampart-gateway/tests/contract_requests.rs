@@ -617,6 +617,7 @@ async fn non_json_body_of_a_declared_type_is_streamed_through() {
 const PETS_30: &str = r##"
 openapi: 3.0.3
 info: {title: Pets, version: "1.0"}
+security: []
 paths:
   /pets:
     post:

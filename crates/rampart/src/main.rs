@@ -163,7 +163,8 @@ fn count(e: &rampart_gateway::RuntimeError) -> usize {
     match e {
         rampart_gateway::RuntimeError::Config(c) => c.0.len(),
         rampart_gateway::RuntimeError::Spec { errors, .. } => errors.0.len(),
-        rampart_gateway::RuntimeError::Setting(_) => 1,
+        rampart_gateway::RuntimeError::Setting(_) | rampart_gateway::RuntimeError::Identity(_) => 1,
+        rampart_gateway::RuntimeError::Policy(p) => p.0.len(),
     }
 }
 

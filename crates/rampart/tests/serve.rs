@@ -47,7 +47,8 @@ async fn upstream() -> String {
 }
 
 fn spec(paths: &[&str]) -> String {
-    let mut s = String::from("openapi: 3.1.0\ninfo: {title: t, version: '1'}\npaths:\n");
+    let mut s =
+        String::from("openapi: 3.1.0\ninfo: {title: t, version: '1'}\nsecurity: []\npaths:\n");
     for p in paths {
         s.push_str(&format!(
             "  {p}:\n    get:\n      responses:\n        '200':\n          description: ok\n          content:\n            application/json:\n              schema: {{type: object, properties: {{id: {{type: integer}}}}}}\n"

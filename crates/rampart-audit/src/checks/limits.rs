@@ -158,7 +158,14 @@ const PAGE_SIZE_NAMES: &[&str] = &[
 ];
 
 fn page_size(index: &Index<'_>, v: &OpView<'_>, sink: &mut Sink) {
-    if v.op.method != "GET" || v.op.path.trim_end_matches('/').ends_with('}') {
+    // Collection routes only: a last segment with a template (`/{id}`, `/{Sid}.json`) names one object.
+    let last =
+        v.op.path
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or_default();
+    if v.op.method != "GET" || last.contains('{') {
         return;
     }
     // Only operations that answer with a list: an array, or an object wrapping one.

@@ -115,9 +115,25 @@ pub(crate) fn fold(name: &str) -> String {
         .collect()
 }
 
-/// `readOnly`/`writeOnly` of a property as written, following `$ref`s.
+/// `readOnly`/`writeOnly` of a property as written, following `$ref`s
+/// (siblings of a `$ref` count, as the gateway honours them too).
 pub(crate) fn flags(doc: &Value, written: &Value) -> (bool, bool) {
-    rampart_contract::shape::flags(doc, written)
+    let (mut ro, mut wo) = (false, false);
+    let mut node = written;
+    for _ in 0..32 {
+        ro |= node.get("readOnly") == Some(&Value::Bool(true));
+        wo |= node.get("writeOnly") == Some(&Value::Bool(true));
+        let next = node
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix('#'))
+            .and_then(|t| pointer::resolve(doc, t).ok());
+        match next {
+            Some(n) => node = n,
+            None => break,
+        }
+    }
+    (ro, wo)
 }
 
 /// Header names of a response or header holder, lowercased.
