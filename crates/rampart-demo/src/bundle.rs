@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 
 use crate::{BENCH_SPEC, RIDERS_SPEC};
 
+const RIDERS_POLICIES: &str = include_str!("../assets/riders.cedar");
+
 const DEMO_CONFIG: &str = include_str!("../assets/demo.rampart.yaml");
 const BENCH_CONFIG: &str = include_str!("../assets/bench.rampart.yaml");
 
@@ -23,13 +25,20 @@ const CONFIG_FILE: &str = "rampart.yaml";
 ///
 /// `listen` is the gateway's public address, `upstream` the sample API's base
 /// URL (e.g. `http://127.0.0.1:3000`) and `security_log` where security events
-/// go: `stdout`, `stderr` or a file path.
+/// go: `stdout`, `stderr` or a file path. The bundle also holds the Cedar
+/// policies (`riders.cedar`) and the JWT secret of this run
+/// (`demo-jwt.secret`, readable by its owner only), which
+/// [`crate::tokens::Tokens::mint_all`] signs the tour's tokens with.
 pub fn write_bundle(
     dir: &Path,
     listen: SocketAddr,
     upstream: &str,
     security_log: &str,
+    jwt_secret: &str,
 ) -> io::Result<PathBuf> {
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(dir.join("riders.cedar"), RIDERS_POLICIES)?;
+    write_private(&dir.join("demo-jwt.secret"), jwt_secret)?;
     write(
         dir,
         ("riders.openapi.yaml", RIDERS_SPEC),
@@ -74,6 +83,19 @@ fn write(
     let config_path = dir.join(CONFIG_FILE);
     std::fs::write(&config_path, config)?;
     Ok(config_path)
+}
+
+/// Write a secret readable by its owner only.
+fn write_private(path: &Path, text: &str) -> io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let _ = std::fs::remove_file(path);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(text.as_bytes())
 }
 
 /// Substitute the three per-run values into a config template.

@@ -18,6 +18,7 @@ pub mod bench_upstream;
 mod bundle;
 mod http_util;
 pub mod sample_api;
+pub mod tokens;
 pub mod walkthrough;
 
 pub use bundle::{write_bench_bundle, write_bundle};

@@ -2,15 +2,18 @@
 //! sample API, then the same request through Rampart.
 //!
 //! The tour is data ([`steps`]) before it is text ([`render`]), so a test can
-//! execute exactly what is printed and check the statuses it promises.
-//! Steps 3, 4 and 8 change the sample API's data, so the order matters: run
-//! in order, each step's direct call and then its call through Rampart, the
-//! results are the ones printed. A call through Rampart that is refused never
-//! reaches the API; one that passes (step 1) only reads.
+//! execute exactly what is printed and check the statuses it promises. Calls
+//! made as a rider carry `Authorization: Bearer $MEMBER` (or `$OWNER`,
+//! `$ADMIN`): the printed tour starts with the `export` lines that set those
+//! variables to tokens minted for the run. Some steps change the sample API's
+//! data, so the order matters: run in order, each step's direct call and then
+//! its call through Rampart, the results are the ones printed.
 
 use std::fmt::Write as _;
 
 use http::StatusCode;
+
+use crate::tokens::{Persona, Tokens};
 
 /// One HTTP request of the tour.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,7 +22,9 @@ pub struct Call {
     pub method: &'static str,
     /// The path and query exactly as sent on the wire (already percent-encoded).
     pub path: String,
-    /// Request headers, in order.
+    /// Who calls: the bearer token of this persona is sent, or none.
+    pub auth: Option<Persona>,
+    /// Other request headers, in order.
     pub headers: Vec<(&'static str, String)>,
     /// The request body, if any.
     pub body: Option<String>,
@@ -30,6 +35,7 @@ impl Call {
         Call {
             method: "GET",
             path: path.to_owned(),
+            auth: None,
             headers: Vec::new(),
             body: None,
         }
@@ -39,15 +45,22 @@ impl Call {
         Call {
             method: "PATCH",
             path: path.to_owned(),
+            auth: None,
             headers: vec![("content-type", "application/json".to_owned())],
             body: Some(body.to_owned()),
         }
     }
 
+    fn as_(mut self, who: Persona) -> Self {
+        self.auth = Some(who);
+        self
+    }
+
     /// A copy-pasteable curl command sending this call to `base` (e.g.
     /// `http://127.0.0.1:8080`). Every argument that is not made of plainly
     /// safe characters is single-quoted, so bodies with quotes, `$` or
-    /// backticks reach curl byte for byte in any POSIX shell.
+    /// backticks reach curl byte for byte in any POSIX shell; the token is
+    /// the one argument in double quotes, so that `$MEMBER` expands.
     pub fn to_curl(&self, base: &str) -> String {
         let mut command = String::from("curl -si");
         if self.method != "GET" {
@@ -60,6 +73,9 @@ impl Call {
             base.trim_end_matches('/'),
             self.path
         )));
+        if let Some(who) = self.auth {
+            command.push_str(&format!(" -H \"Authorization: Bearer ${}\"", who.var()));
+        }
         for (name, value) in &self.headers {
             command.push_str(" -H ");
             command.push_str(&shell_quote(&format!("{name}: {value}")));
@@ -98,54 +114,142 @@ pub struct Step {
     pub direct_shows: Option<&'static str>,
     /// Rampart's status for the same call.
     pub through_status: u16,
+    /// A substring present in the response through Rampart.
+    pub through_shows: Option<&'static str>,
     /// A substring absent from the response through Rampart.
     pub through_hides: Option<&'static str>,
 }
 
+/// Jordan's (rider 2's) weight: private, in the full profile only.
+const JORDAN_WEIGHT: &str = r#""weight_kg":81.2"#;
+
 /// The tour, in the order it must be run.
 pub fn steps() -> Vec<Step> {
+    use Persona::{Admin, Member, Owner};
     vec![
         Step {
-            title: "A private profile, with secrets the contract never declared",
-            why: "Rider 2's profile is private, yet anyone can read it, and the API adds fields \
-                  its contract does not declare: a password hash and the last login IP. Rampart \
-                  strips undeclared fields; hiding the private profile itself needs identity, \
-                  which comes next.",
+            title: "Anyone can read a private profile",
+            why: "Rider 2 (jordan_lee) made their profile private, yet the API hands it, with \
+                  age, weight and city, to anyone who asks. Rampart wants a valid token first.",
             call: Call::get("/api/riders/2"),
+            direct_status: 200,
+            direct_shows: Some(JORDAN_WEIGHT),
+            through_status: 401,
+            through_shows: Some("identity.missing"),
+            through_hides: Some(JORDAN_WEIGHT),
+        },
+        Step {
+            title: "A login is not a fix: any member reads the private profile",
+            why: "Peloton's first fix only required a login, so every member could still read \
+                  everyone. Through Rampart, another member gets the restricted view: the \
+                  profile without the fields marked owner-only, and without the undeclared \
+                  password hash the API adds.",
+            call: Call::get("/api/riders/2").as_(Member),
             direct_status: 200,
             direct_shows: Some("password_hash"),
             through_status: 200,
+            through_shows: Some(r#""username":"jordan_lee""#),
+            through_hides: Some(JORDAN_WEIGHT),
+        },
+        Step {
+            title: "The owner sees their whole profile",
+            why: "The same request by the profile's owner gets the full view, still without \
+                  the password hash and login IP the contract never declared.",
+            call: Call::get("/api/riders/2").as_(Owner),
+            direct_status: 200,
+            direct_shows: Some("last_login_ip"),
+            through_status: 200,
+            through_shows: Some(JORDAN_WEIGHT),
             through_hides: Some("password_hash"),
         },
         Step {
-            title: "Dump every rider with one search",
-            why: "Search ignores its bounds, so limit=100000 returns every profile, private ones \
-                  included. The contract caps limit at 50.",
-            call: Call::get("/api/riders?limit=100000"),
+            title: "So does an administrator",
+            why: "Administrators are a privileged role in the policies: they see full views.",
+            call: Call::get("/api/riders/2").as_(Admin),
             direct_status: 200,
-            direct_shows: Some(r#""is_private":true"#),
-            through_status: 400,
-            through_hides: Some(r#""is_private":true"#),
+            direct_shows: Some("password_hash"),
+            through_status: 200,
+            through_shows: Some(JORDAN_WEIGHT),
+            through_hides: Some("last_login_ip"),
+        },
+        Step {
+            title: "Search leaks every private profile at once",
+            why: "Search returns full profiles. Through Rampart each result is decided on its \
+                  own: public profiles and the caller's own are shown in full, private ones \
+                  are redacted item by item.",
+            call: Call::get("/api/riders?limit=20").as_(Member),
+            direct_status: 200,
+            direct_shows: Some(JORDAN_WEIGHT),
+            through_status: 200,
+            through_shows: Some(r#""weight_kg":58.9"#),
+            through_hides: Some(JORDAN_WEIGHT),
+        },
+        Step {
+            title: "A private rider's workouts",
+            why: "Workout history belongs to the rider. The policies let only the owner (and \
+                  administrators) list it; to anyone else the workouts do not exist.",
+            call: Call::get("/api/riders/2/workouts").as_(Member),
+            direct_status: 200,
+            direct_shows: Some("calories"),
+            through_status: 404,
+            through_shows: Some("authz.object"),
+            through_hides: Some("calories"),
+        },
+        Step {
+            title: "Editing someone else's profile",
+            why: "The API lets any caller change any profile (BOLA on writes). Rampart checks \
+                  ownership before the request reaches the API, and answers 404 so the caller \
+                  cannot tell a profile that is not theirs from one that does not exist.",
+            call: Call::patch_json("/api/riders/3", r#"{"city":"Nowhere"}"#).as_(Member),
+            direct_status: 200,
+            direct_shows: Some("Nowhere"),
+            through_status: 404,
+            through_shows: Some("authz.object"),
+            through_hides: None,
         },
         Step {
             title: "Mass assignment: make yourself an admin",
-            why: "PATCH merges every key it receives into the stored rider, so a member can set \
-                  their own role. The contract marks role readOnly.",
-            call: Call::patch_json("/api/riders/3", r#"{"role":"admin"}"#),
+            why: "PATCH merges every key it receives, so a member can set their own role. The \
+                  contract says only administrators may set role.",
+            call: Call::patch_json("/api/riders/4", r#"{"role":"admin"}"#).as_(Member),
             direct_status: 200,
             direct_shows: Some(r#""role":"admin""#),
-            through_status: 422,
+            through_status: 403,
+            through_shows: Some("authz.write-field"),
             through_hides: None,
         },
         Step {
             title: "Inject a property the API never declared",
-            why: "Unknown keys are stored too: is_admin means nothing today, and everything the \
-                  day some code reads it. The contract's RiderProfile is a closed object.",
-            call: Call::patch_json("/api/riders/4", r#"{"is_admin":true}"#),
+            why: "Unknown keys are stored too: is_admin means nothing today, and everything \
+                  the day some code reads it. The contract's RiderProfile is a closed object.",
+            call: Call::patch_json("/api/riders/4", r#"{"is_admin":true}"#).as_(Member),
             direct_status: 200,
             direct_shows: Some(r#""is_admin":true"#),
             through_status: 422,
+            through_shows: Some("contract.body.undeclared"),
             through_hides: None,
+        },
+        Step {
+            title: "An administrator's function, called by a member",
+            why: "The export of every profile has no role check (BFLA). The policies keep it \
+                  for administrators.",
+            call: Call::get("/api/admin/export").as_(Member),
+            direct_status: 200,
+            direct_shows: Some(JORDAN_WEIGHT),
+            through_status: 403,
+            through_shows: Some("authz.function"),
+            through_hides: Some(JORDAN_WEIGHT),
+        },
+        Step {
+            title: "Dump every rider with one search",
+            why: "Search ignores its bounds, so limit=100000 returns every profile. The \
+                  contract caps limit at 50.",
+            call: Call::get("/api/riders?limit=100000").as_(Member),
+            direct_status: 200,
+            direct_shows: Some(r#""is_private":true"#),
+            through_status: 400,
+            through_shows: Some("query.limit"),
+            through_hides: Some(r#""is_private":true"#),
         },
         Step {
             title: "A forgotten debug endpoint",
@@ -155,50 +259,69 @@ pub fn steps() -> Vec<Step> {
             direct_status: 200,
             direct_shows: Some("database_url"),
             through_status: 404,
+            through_shows: Some("contract.route.unknown"),
             through_hides: Some("database_url"),
         },
         Step {
             title: "A zombie API version",
-            why: "The old v1 route still serves full profiles, secrets included. It is not in the \
-                  contract, so through Rampart it does not exist.",
+            why: "The old v1 route still serves full profiles, secrets included. It is not in \
+                  the contract, so through Rampart it does not exist.",
             call: Call::get("/api/v1/riders/2"),
             direct_status: 200,
             direct_shows: Some("last_login_ip"),
             through_status: 404,
+            through_shows: None,
             through_hides: Some("last_login_ip"),
         },
         Step {
-            title: "Verbose errors invite injection",
-            why: "A non-numeric id reaches the database, and the 500 spells out the SQL, the \
-                  driver's error and a stack trace. The contract says riderId is an integer.",
-            call: Call::get("/api/riders/1%20OR%201=1"),
+            title: "Verbose errors from a type confusion",
+            why: "A non-numeric id reaches the database and the API answers with its error and \
+                  a stack trace. Rampart checks the id's type first.",
+            call: Call::get("/api/riders/1%20OR%201=1").as_(Member),
             direct_status: 500,
             direct_shows: Some("invalid input syntax for type integer"),
             through_status: 400,
+            through_shows: Some("path.riderId"),
             through_hides: Some("invalid input syntax for type integer"),
         },
         Step {
-            title: "Delete a rider with a POST",
-            why: "The API honours X-HTTP-Method-Override, so a POST (not even allowed here) \
-                  deletes rider 5. Rampart refuses method-override headers.",
+            title: "Method override: a POST that deletes",
+            why: "The API honours X-HTTP-Method-Override, so a POST the contract does not even \
+                  declare turns into a DELETE. Rampart refuses override headers outright.",
             call: Call {
                 method: "POST",
                 path: "/api/riders/5".to_owned(),
+                auth: Some(Member),
                 headers: vec![("x-http-method-override", "DELETE".to_owned())],
                 body: None,
             },
             direct_status: 200,
             direct_shows: Some(r#""deleted":true"#),
             through_status: 400,
+            through_shows: Some("normalize.method-override"),
             through_hides: Some(r#""deleted":true"#),
         },
     ]
 }
 
+/// The `export` lines that set the tour's token variables.
+pub fn exports(tokens: &Tokens) -> String {
+    let mut out = String::new();
+    for (persona, token) in &tokens.tokens {
+        let _ = writeln!(
+            out,
+            "export {}='{token}'   # {}",
+            persona.var(),
+            persona.describe()
+        );
+    }
+    out
+}
+
 /// The text `rampart demo` prints: for each step its title, the leak, the
 /// curl command against the sample API (`upstream_base`) and against Rampart
 /// (`gateway_base`), and what each returns.
-pub fn render(gateway_base: &str, upstream_base: &str) -> String {
+pub fn render(gateway_base: &str, upstream_base: &str, tokens: &Tokens) -> String {
     let mut out = String::new();
     // Writing to a String cannot fail; the results are ignored for that reason.
     let _ = writeln!(
@@ -211,9 +334,15 @@ pub fn render(gateway_base: &str, upstream_base: &str) -> String {
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "Run the steps in order: steps 3, 4 and 8 change the sample API's data"
+        "Tokens for the tour (HS256, signed with a secret made for this run, valid 24 h):"
     );
-    let _ = writeln!(out, "(restart the demo to reset it).");
+    let _ = writeln!(out);
+    let _ = write!(out, "{}", exports(tokens));
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "Run the steps in order: some change the sample API's data (restart the demo to reset it)."
+    );
     for (number, step) in (1..).zip(steps()) {
         let _ = writeln!(out);
         let _ = writeln!(out, "{number}. {}", step.title);
@@ -250,14 +379,21 @@ fn direct_outcome(step: &Step) -> String {
 fn through_outcome(step: &Step) -> String {
     let status = status_line(step.through_status);
     if step.through_status >= 400 {
-        format!("{status}: stopped before it reaches the API")
-    } else if let (true, Some(hidden)) = (
-        step.direct_status == step.through_status,
-        step.through_hides,
-    ) {
-        format!("{status}, with {hidden} stripped from the body")
+        match step.through_shows {
+            Some(rule) if step.through_status == 401 || rule.contains('.') => {
+                format!("{status} ({rule}): stopped before it reaches the API")
+            }
+            _ => format!("{status}: stopped before it reaches the API"),
+        }
     } else {
-        status
+        match (step.through_shows, step.through_hides) {
+            (Some(shows), Some(hidden)) => {
+                format!("{status}, the body shows {shows} but not {hidden}")
+            }
+            (None, Some(hidden)) => format!("{status}, without {hidden}"),
+            (Some(shows), None) => format!("{status}, the body shows {shows}"),
+            (None, None) => status,
+        }
     }
 }
 
@@ -311,7 +447,14 @@ mod tests {
 
     #[test]
     fn render_prints_every_step_against_both_bases() {
-        let text = render("http://gw:8080", "http://up:3000");
+        let tokens = Tokens::mint_all(&crate::tokens::new_secret().unwrap()).unwrap();
+        let text = render("http://gw:8080", "http://up:3000", &tokens);
+        for p in Persona::ALL {
+            assert!(
+                text.contains(&format!("export {}='{}'", p.var(), tokens.get(p))),
+                "{text}"
+            );
+        }
         for (number, step) in (1..).zip(steps()) {
             assert!(
                 text.contains(&format!("{number}. {}", step.title)),
@@ -320,7 +463,12 @@ mod tests {
             assert!(text.contains(&step.call.to_curl("http://gw:8080")));
             assert!(text.contains(&step.call.to_curl("http://up:3000")));
         }
-        assert!(text.lines().all(|line| line.len() <= 160), "{text}");
+        assert!(
+            text.lines()
+                .filter(|l| !l.starts_with("export "))
+                .all(|line| line.len() <= 160),
+            "{text}"
+        );
     }
 
     #[test]

@@ -17,7 +17,14 @@ fn config(path: &std::path::Path) -> (String, Value) {
 fn demo_bundle_has_the_riders_spec_and_the_substituted_config() {
     let dir = tempfile::tempdir().unwrap();
     let listen: SocketAddr = "127.0.0.1:18080".parse().unwrap();
-    let path = write_bundle(dir.path(), listen, "http://127.0.0.1:13000", "stderr").unwrap();
+    let path = write_bundle(
+        dir.path(),
+        listen,
+        "http://127.0.0.1:13000",
+        "stderr",
+        "s3cret",
+    )
+    .unwrap();
     assert_eq!(path, dir.path().join("rampart.yaml"));
     assert_eq!(
         std::fs::read_to_string(dir.path().join("riders.openapi.yaml")).unwrap(),
@@ -32,6 +39,13 @@ fn demo_bundle_has_the_riders_spec_and_the_substituted_config() {
     assert_eq!(config["apis"][0]["spec"], "./riders.openapi.yaml");
     assert_eq!(config["apis"][0]["upstream"], "http://127.0.0.1:13000");
     assert_eq!(config["log"]["security"], "stderr");
+    assert_eq!(config["authorization"]["policies"], "./riders.cedar");
+    assert!(dir.path().join("riders.cedar").is_file());
+    let secret = dir.path().join("demo-jwt.secret");
+    assert_eq!(std::fs::read_to_string(&secret).unwrap(), "s3cret");
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(&secret).unwrap().permissions().mode();
+    assert_eq!(mode & 0o077, 0, "the secret is readable by its owner only");
 }
 
 #[test]
@@ -82,7 +96,16 @@ fn the_bundled_specs_are_openapi_3_1_with_the_promised_operations() {
     let profile = &riders["components"]["schemas"]["RiderProfile"];
     assert_eq!(profile["additionalProperties"], false);
     assert!(profile["properties"].get("password_hash").is_none());
-    assert_eq!(profile["properties"]["role"]["readOnly"], true);
+    assert_eq!(
+        profile["properties"]["role"]["x-rampart-writable-by"][0],
+        "admin"
+    );
+    assert_eq!(profile["properties"]["id"]["readOnly"], true);
+    assert_eq!(profile["x-rampart-owner"], "/id");
+    assert_eq!(
+        profile["properties"]["weight_kg"]["x-rampart-visibility"],
+        "owner"
+    );
 
     let bench: Value = serde_saphyr::from_str(BENCH_SPEC).unwrap();
     assert_eq!(bench["openapi"], "3.1.0");

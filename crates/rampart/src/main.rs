@@ -202,9 +202,16 @@ async fn demo(
         }
     });
     let log_path = dir.join("security.log");
-    let config =
-        rampart_demo::write_bundle(&dir, listen, &upstream_url, &log_path.to_string_lossy())
-            .with_context(|| format!("cannot write the demo files to {}", dir.display()))?;
+    let secret = rampart_demo::tokens::new_secret().map_err(anyhow::Error::msg)?;
+    let tokens = rampart_demo::tokens::Tokens::mint_all(&secret).map_err(anyhow::Error::msg)?;
+    let config = rampart_demo::write_bundle(
+        &dir,
+        listen,
+        &upstream_url,
+        &log_path.to_string_lossy(),
+        &secret,
+    )
+    .with_context(|| format!("cannot write the demo files to {}", dir.display()))?;
     let gateway = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| {
@@ -227,7 +234,11 @@ async fn demo(
     println!();
     println!(
         "{}",
-        rampart_demo::walkthrough::render(&format!("http://{gateway_addr}"), &upstream_url)
+        rampart_demo::walkthrough::render(
+            &format!("http://{gateway_addr}"),
+            &upstream_url,
+            &tokens
+        )
     );
     println!("Press Ctrl-C to stop.");
     server.run(rampart_gateway::shutdown_signal()).await;

@@ -18,12 +18,13 @@ fn url_after(line: &str, label: &str) -> String {
         .unwrap_or_else(|| panic!("no URL in {line:?}"))
 }
 
-/// Run a printed `curl -si ...` command; return (status, whole output).
-fn run_curl(cmd: &str) -> (u16, String) {
+/// Run a printed `curl -si ...` command after the printed `export` lines;
+/// return (status, whole output).
+fn run_curl(exports: &str, cmd: &str) -> (u16, String) {
     assert!(cmd.starts_with("curl -si "), "{cmd}");
     let out = Command::new("sh")
         .arg("-c")
-        .arg(cmd)
+        .arg(format!("{exports}\n{cmd}"))
         .output()
         .expect("run curl");
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -50,11 +51,26 @@ fn every_printed_curl_command_behaves_as_printed() {
     ]);
     let upstream = url_after(&demo.stdout_line("leaky sample API (direct):"), "(direct):");
     let gateway = url_after(&demo.stdout_line("through Rampart:"), "through Rampart:");
-    demo.stdout_line("Press Ctrl-C to stop.");
+    let mut exports = String::new();
+    loop {
+        let line = demo.stdout_line("");
+        if line.starts_with("export ") {
+            exports.push_str(&line);
+            exports.push('\n');
+        }
+        if line.contains("Press Ctrl-C to stop.") {
+            break;
+        }
+    }
+    assert_eq!(
+        exports.lines().count(),
+        3,
+        "three tokens are printed:\n{exports}"
+    );
     let all = steps();
     assert!(all.len() >= 8, "the tour shows every leak");
     for step in all {
-        let (status, body) = run_curl(&step.call.to_curl(&upstream));
+        let (status, body) = run_curl(&exports, &step.call.to_curl(&upstream));
         assert_eq!(
             status, step.direct_status,
             "{} (direct)\n{body}",
@@ -67,12 +83,19 @@ fn every_printed_curl_command_behaves_as_printed() {
                 step.title
             );
         }
-        let (status, body) = run_curl(&step.call.to_curl(&gateway));
+        let (status, body) = run_curl(&exports, &step.call.to_curl(&gateway));
         assert_eq!(
             status, step.through_status,
             "{} (through Rampart)\n{body}",
             step.title
         );
+        if let Some(shows) = step.through_shows {
+            assert!(
+                body.contains(shows),
+                "{} (through Rampart) should show {shows}:\n{body}",
+                step.title
+            );
+        }
         if let Some(hides) = step.through_hides {
             assert!(
                 !body.contains(hides),
