@@ -168,6 +168,13 @@ pub struct OperationConfig {
     /// Enforcement mode for this operation; overrides the API's and the global mode.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<Mode>,
+    /// For writes to objects whose owner is not in the request: the
+    /// operationId of a GET whose response names the owner (through
+    /// `x-rampart-owner`). Rampart calls it first, with the same path
+    /// parameters and credentials, and authorizes the write against its
+    /// answer before the write reaches the upstream.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefetch: Option<String>,
 }
 
 /// Size, count and time limits. Every limit must be greater than zero: there is

@@ -74,6 +74,7 @@ fn the_full_example_parses_to_the_expected_values() {
                 "getRider".to_owned(),
                 OperationConfig {
                     mode: Some(Mode::Enforce),
+                    prefetch: None,
                 },
             )]),
         }],

@@ -11,6 +11,7 @@
 
 mod answer;
 mod gateway;
+pub mod identity;
 mod modes;
 mod tls;
 mod upstream;
