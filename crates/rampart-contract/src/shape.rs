@@ -597,7 +597,8 @@ impl ShapeArena {
             Value::Object(_) => {
                 let mut view = View::Full;
                 if flat.ownership.is_annotated() {
-                    let facts = ObjectFacts::read(value, &flat.ownership);
+                    let mut facts = ObjectFacts::read(value, &flat.ownership);
+                    facts.restrictable = flat.props.values().any(|p| p.owner_only);
                     view = decide(&facts);
                     outcome.count(view, facts);
                     if view == View::Deny {
@@ -754,10 +755,15 @@ pub struct ObjectFacts {
     pub private: Option<bool>,
     /// The object's id.
     pub id: Option<String>,
+    /// Whether a restricted view would differ from the full one (the shape
+    /// has `x-rampart-visibility: owner` properties). When it would not,
+    /// there is no view to decide.
+    pub restrictable: bool,
 }
 
 impl ObjectFacts {
-    fn read(value: &Value, o: &Ownership) -> Self {
+    /// Read the facts `o` points at out of an object.
+    pub fn read(value: &Value, o: &Ownership) -> Self {
         let text = |p: &Option<String>| {
             p.as_deref()
                 .and_then(|p| value.pointer(p))
@@ -775,6 +781,7 @@ impl ObjectFacts {
                 .and_then(|p| value.pointer(p))
                 .and_then(Value::as_bool),
             id: text(&o.id).or_else(|| text(&o.owner)),
+            restrictable: false,
         }
     }
 }

@@ -331,7 +331,10 @@ impl Gateway {
             Err(resp) => return resp,
         };
         // authorize request
-        if mode != Mode::Off {
+        // (With a pre-fetch configured, the owner is only known after it, so
+        // the pre-fetch makes the request-phase decision.)
+        let prefetch = routed.api.prefetch.get(&routed.op.id);
+        if mode != Mode::Off && prefetch.is_none() {
             let mut trace = AuthzTrace::default();
             let denied = authz::authorize_request(
                 rt,
@@ -344,6 +347,17 @@ impl Gateway {
             );
             rec.absorb(trace);
             if let Some(d) = denied
+                && judge(rec, &d, mode)
+            {
+                return d.into_response(&rec.request_id);
+            }
+        }
+        if mode != Mode::Off {
+            // Writes whose owner only the upstream knows: ask it first.
+            if let Some(pre) = prefetch
+                && let Some(d) = self
+                    .prefetch_authorize(rt, parts, &routed, pre, &principal, rec, tls)
+                    .await
                 && judge(rec, &d, mode)
             {
                 return d.into_response(&rec.request_id);
@@ -577,6 +591,117 @@ impl Gateway {
         })
     }
 
+    /// The pre-fetch of a write: GET the object through the configured read
+    /// operation (same path parameters, same credentials), read its owner
+    /// from the answer, and ask the policies about the write with it. Any
+    /// failure to establish the owner refuses the write (404, fail closed).
+    #[allow(clippy::too_many_arguments)]
+    async fn prefetch_authorize(
+        &self,
+        rt: &Runtime,
+        parts: &request::Parts,
+        routed: &Routed<'_>,
+        target: &str,
+        principal: &Principal,
+        rec: &mut Record,
+        tls: bool,
+    ) -> Option<Decision> {
+        let no_object = || {
+            Decision::new(
+                StatusCode::NOT_FOUND,
+                Problem::NotFound,
+                &rules::AUTHZ_OBJECT,
+                "no such object",
+            )
+        };
+        let (api, op) = (routed.api, routed.op);
+        let Some(pre) = api.contract.operation(target) else {
+            return Some(no_object());
+        };
+        let mut path = pre.route.clone();
+        for name in &pre.path_params {
+            let value = op
+                .path_params
+                .iter()
+                .position(|n| n == name)
+                .and_then(|i| routed.values.get(i));
+            let Some(value) = value else {
+                return Some(no_object());
+            };
+            path = path.replace(
+                &format!("{{{name}}}"),
+                &rampart_normalize::encode_segment(value),
+            );
+        }
+        let req = build_request(
+            Forward {
+                parts,
+                upstream: &api.upstream,
+                path_and_query: &path,
+                request_id: &rec.request_id,
+                client_ip: rec.client.ip(),
+                tls,
+                method: &Method::GET,
+            },
+            empty(),
+        );
+        let Ok(mut req) = req else {
+            return Some(no_object());
+        };
+        for h in [
+            header::CONTENT_TYPE,
+            header::CONTENT_LENGTH,
+            header::TRANSFER_ENCODING,
+        ] {
+            req.headers_mut().remove(h);
+        }
+        let limits = &rt.config.config.limits;
+        let timeout = Duration::from_millis(limits.upstream_timeout_ms);
+        let resp = match tokio::time::timeout(timeout, self.client.request(req)).await {
+            Ok(Ok(r)) => r,
+            _ => {
+                return Some(Decision::new(
+                    StatusCode::BAD_GATEWAY,
+                    Problem::UpstreamUnavailable,
+                    &rules::UPSTREAM_UNAVAILABLE,
+                    "the upstream service could not be reached",
+                ));
+            }
+        };
+        if resp.status() != StatusCode::OK {
+            return Some(no_object());
+        }
+        let mut body = resp.into_body();
+        let bytes = read_bounded(&mut body, limits.max_response_body_bytes, timeout)
+            .await
+            .ok()?;
+        let value = parse_json_strict(&bytes, limits.max_json_depth).ok()?;
+        let shape = match pre.response_for(200, Some("application/json")) {
+            ResponseLookup::Declared(_, Some(m)) => m.shape?,
+            _ => return Some(no_object()),
+        };
+        let ownership = &api.contract.shapes.flat(shape).ownership;
+        let facts = rampart_contract::shape::ObjectFacts::read(&value, ownership);
+        let engine = rt.policy.as_ref()?;
+        let verdict = engine.decide(&rampart_policy::Query {
+            subject: authz::subject(principal),
+            action: &op.id,
+            resource: rampart_policy::Resource {
+                id: facts.id.as_deref(),
+                owner: facts.owner.as_deref(),
+                private: facts.private,
+            },
+            phase: rampart_policy::Phase::Request,
+            api: &api.name,
+            operation: &op.id,
+        });
+        rec.absorb(AuthzTrace {
+            policies: verdict.policies,
+            objects: facts.id.into_iter().collect(),
+        });
+        (!verdict.allowed).then(no_object)
+    }
+
     #[allow(clippy::too_many_arguments)]
     async fn forward(
         &self,
@@ -596,6 +721,7 @@ impl Gateway {
                 request_id: &rec.request_id,
                 client_ip: rec.client.ip(),
                 tls,
+                method: &parts.method,
             },
             body,
         )

@@ -66,6 +66,8 @@ pub struct Api {
     /// The API's mode (config, else global).
     pub mode: Mode,
     op_modes: HashMap<String, Mode>,
+    /// Write operation id -> the GET whose answer names the object's owner.
+    pub prefetch: HashMap<String, String>,
 }
 
 impl Api {
@@ -158,6 +160,37 @@ impl fmt::Display for RuntimeErrors {
 
 impl std::error::Error for RuntimeErrors {}
 
+/// A pre-fetch target must be a GET, need no path parameter the write does
+/// not have, and answer 200 with an object whose schema names its owner.
+fn check_prefetch(contract: &Contract, write: &str, target: &str) -> Result<(), String> {
+    let w = contract
+        .operation(write)
+        .ok_or_else(|| format!("no operation \"{write}\""))?;
+    let t = contract
+        .operation(target)
+        .ok_or_else(|| format!("the spec has no operation \"{target}\""))?;
+    if t.method != http::Method::GET {
+        return Err(format!("\"{target}\" must be a GET operation"));
+    }
+    if let Some(missing) = t.path_params.iter().find(|p| !w.path_params.contains(p)) {
+        return Err(format!(
+            "\"{target}\" needs path parameter \"{missing}\", which \"{write}\" does not have"
+        ));
+    }
+    let owned = match t.response_for(200, Some("application/json")) {
+        rampart_contract::ResponseLookup::Declared(_, Some(m)) => m
+            .shape
+            .is_some_and(|s| contract.shapes.flat(s).ownership.owner.is_some()),
+        _ => false,
+    };
+    if !owned {
+        return Err(format!(
+            "\"{target}\"'s 200 JSON response schema has no x-rampart-owner, so it cannot name the owner"
+        ));
+    }
+    Ok(())
+}
+
 impl Runtime {
     /// Load the config at `path` and build everything it names.
     pub fn load(path: &Path) -> Result<Runtime, RuntimeErrors> {
@@ -207,6 +240,7 @@ impl Runtime {
             };
             let mode = api_cfg.mode.unwrap_or(cfg.mode);
             let mut op_modes = HashMap::new();
+            let mut prefetch = HashMap::new();
             for op in &contract.operations {
                 if let Some(m) = op.mode.as_deref().and_then(|m| m.parse::<Mode>().ok()) {
                     op_modes.insert(op.id.clone(), m);
@@ -226,6 +260,16 @@ impl Runtime {
                 if let Some(m) = op_cfg.mode {
                     op_modes.insert(op_id.clone(), m);
                 }
+                if let Some(target) = &op_cfg.prefetch {
+                    match check_prefetch(&contract, op_id, target) {
+                        Ok(()) => {
+                            prefetch.insert(op_id.clone(), target.clone());
+                        }
+                        Err(e) => errors.push(RuntimeError::Setting(
+                            config.error_at(&format!("apis[{i}].operations.{op_id}.prefetch"), e),
+                        )),
+                    }
+                }
             }
             apis.push(Api {
                 name: api_cfg.name.clone(),
@@ -233,6 +277,7 @@ impl Runtime {
                 upstream,
                 mode,
                 op_modes,
+                prefetch,
             });
         }
         let tls = match &cfg.tls {

@@ -58,6 +58,8 @@ pub struct Forward<'a> {
     pub client_ip: IpAddr,
     /// Whether the client connection is TLS.
     pub tls: bool,
+    /// The method to send (the client's, except for a pre-fetch).
+    pub method: &'a http::Method,
 }
 
 /// Build the upstream request.
@@ -69,7 +71,7 @@ pub fn build_request(f: Forward<'_>, body: BoxBody) -> Result<Request<BoxBody>, 
         .path_and_query(path)
         .build()?;
     let mut req = Request::builder()
-        .method(f.parts.method.clone())
+        .method(f.method.clone())
         .uri(uri)
         .body(body)?;
     let h = req.headers_mut();
