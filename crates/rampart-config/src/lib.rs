@@ -30,6 +30,7 @@ mod error;
 mod identity;
 mod load;
 mod locate;
+mod monitoring;
 mod reference;
 mod types;
 mod validate;

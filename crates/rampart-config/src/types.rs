@@ -22,6 +22,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use crate::identity::*;
+pub use crate::monitoring::*;
 
 /// Smallest accepted `limits.max_header_list_bytes`: hyper refuses a read buffer
 /// smaller than 8 KiB.
@@ -66,6 +67,13 @@ pub struct Config {
     /// Cedar policies deciding what identified callers may do.
     #[serde(default)]
     pub authorization: AuthorizationConfig,
+    /// The durable audit store: one event per exchange, queryable.
+    #[serde(default)]
+    pub store: StoreConfig,
+    /// Behavioural detection of scraping, enumeration, BOLA probing,
+    /// credential stuffing and exfiltration.
+    #[serde(default)]
+    pub detection: DetectionConfig,
 }
 
 fn default_listen() -> SocketAddr {

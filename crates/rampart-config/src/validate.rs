@@ -10,6 +10,7 @@ use std::path::Path;
 
 use crate::error::{ConfigError, one_line};
 use crate::locate::{SourceMap, index_path, key_path};
+use crate::monitoring::{MIN_ROTATE_BYTES, StoreSink};
 use crate::types::{ApiConfig, Config, Limits, MAX_JSON_DEPTH, MIN_HEADER_LIST_BYTES};
 
 /// Longest user value quoted back in a message.
@@ -27,6 +28,8 @@ pub(crate) fn validate(config: &Config, map: &SourceMap, file: &Path) -> Vec<Con
     check_limits(&config.limits, &mut report);
     check_contract(config, &mut report);
     check_log(config, &mut report);
+    check_store(config, &mut report);
+    check_detection(config, &mut report);
     // Stable sort: errors on the same spot keep the order the checks found them.
     report
         .errors
@@ -299,6 +302,175 @@ fn check_log(config: &Config, report: &mut Report<'_>) {
             "must be a log filter such as `info` or `info,rampart_gateway=debug`",
         );
     }
+}
+
+fn check_store(config: &Config, report: &mut Report<'_>) {
+    let store = &config.store;
+    let positive: [(&str, u64); 4] = [
+        ("retention_hours", store.retention_hours),
+        ("retention_check_seconds", store.retention_check_seconds),
+        ("batch_max_events", to_u64(store.batch_max_events)),
+        ("batch_max_delay_ms", store.batch_max_delay_ms),
+    ];
+    for (name, value) in positive {
+        if value == 0 {
+            report.error(&key_path("store", name), "must be greater than 0");
+        }
+    }
+    if store.queue_capacity < store.batch_max_events {
+        report.error(
+            "store.queue_capacity",
+            format!(
+                "must be at least store.batch_max_events ({}), got {}",
+                store.batch_max_events, store.queue_capacity
+            ),
+        );
+    }
+    match store.sink {
+        StoreSink::Sqlite if store.sqlite.path.as_os_str().is_empty() => {
+            report.error("store.sqlite.path", "must be the path of a database file");
+        }
+        StoreSink::File if store.file.path.as_os_str().is_empty() => {
+            report.error("store.file.path", "must be the path of a file");
+        }
+        _ => {}
+    }
+    if store.file.max_bytes < MIN_ROTATE_BYTES {
+        report.error(
+            "store.file.max_bytes",
+            format!(
+                "must be at least {MIN_ROTATE_BYTES}, got {}",
+                store.file.max_bytes
+            ),
+        );
+    }
+    if store.file.keep == 0 {
+        report.error("store.file.keep", "must keep at least 1 rotated file");
+    }
+    let pg = &store.postgres;
+    if !is_env_name(&pg.url_env) {
+        report.error(
+            "store.postgres.url_env",
+            format!(
+                "invalid environment variable name {}: use A-Z, 0-9 and `_`",
+                quoted(&pg.url_env)
+            ),
+        );
+    }
+    if !is_pg_identifier(&pg.schema) {
+        report.error(
+            "store.postgres.schema",
+            format!(
+                "invalid schema name {}: use 1 to 63 characters from a-z, 0-9 and `_`, not starting with a digit",
+                quoted(&pg.schema)
+            ),
+        );
+    }
+    if pg.max_connections == 0 {
+        report.error("store.postgres.max_connections", "must be greater than 0");
+    }
+}
+
+fn check_detection(config: &Config, report: &mut Report<'_>) {
+    let d = &config.detection;
+    if d.short_window_seconds == 0 {
+        report.error("detection.short_window_seconds", "must be greater than 0");
+    }
+    if d.long_window_seconds <= d.short_window_seconds {
+        report.error(
+            "detection.long_window_seconds",
+            format!(
+                "must be longer than detection.short_window_seconds ({}), got {}",
+                d.short_window_seconds, d.long_window_seconds
+            ),
+        );
+    }
+    let positive: [(&str, u64); 8] = [
+        ("max_subjects", to_u64(d.max_subjects)),
+        ("shared_ip_factor", u64::from(d.shared_ip_factor)),
+        ("throttle_per_minute", u64::from(d.throttle_per_minute)),
+        (
+            "enumeration.sequential_gap",
+            u64::from(d.enumeration.sequential_gap),
+        ),
+        ("enumeration.ttl_seconds", d.enumeration.ttl_seconds),
+        ("bola_probing.ttl_seconds", d.bola_probing.ttl_seconds),
+        (
+            "credential_stuffing.ttl_seconds",
+            d.credential_stuffing.ttl_seconds,
+        ),
+        ("exfiltration.ttl_seconds", d.exfiltration.ttl_seconds),
+    ];
+    for (name, value) in positive {
+        if value == 0 {
+            report.error(&key_path("detection", name), "must be greater than 0");
+        }
+    }
+    if d.exfiltration.baseline_factor == 0 {
+        report.error(
+            "detection.exfiltration.baseline_factor",
+            "must be at least 1",
+        );
+    }
+    if let Some(webhook) = &d.webhook {
+        if let Err(reason) = check_webhook_url(&webhook.url) {
+            report.error(
+                "detection.webhook.url",
+                format!("invalid webhook URL {}: {reason}", quoted(&webhook.url)),
+            );
+        }
+        if let Some(env) = &webhook.token_env
+            && !is_env_name(env)
+        {
+            report.error(
+                "detection.webhook.token_env",
+                format!(
+                    "invalid environment variable name {}: use A-Z, 0-9 and `_`",
+                    quoted(env)
+                ),
+            );
+        }
+        if webhook.timeout_ms == 0 {
+            report.error("detection.webhook.timeout_ms", "must be greater than 0");
+        }
+        if webhook.queue_capacity == 0 {
+            report.error("detection.webhook.queue_capacity", "must be greater than 0");
+        }
+    }
+}
+
+/// A webhook URL is an absolute http(s) URL without user info (a secret
+/// belongs in `token_env`); unlike an upstream, it may carry a query.
+fn check_webhook_url(url: &str) -> Result<(), String> {
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|e: http::uri::InvalidUri| format!("{e}"))?;
+    if !matches!(uri.scheme_str(), Some("http" | "https")) {
+        return Err("use an http:// or https:// URL".to_owned());
+    }
+    match uri.authority() {
+        Some(a) if a.as_str().contains('@') => {
+            Err("user info is not allowed; put a secret in token_env".to_owned())
+        }
+        Some(a) if !a.host().is_empty() => Ok(()),
+        _ => Err("the host is missing".to_owned()),
+    }
+}
+
+fn is_env_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+}
+
+fn is_pg_identifier(name: &str) -> bool {
+    (1..=63).contains(&name.len())
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 #[cfg(test)]

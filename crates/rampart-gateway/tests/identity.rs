@@ -1091,3 +1091,44 @@ async fn the_token_header_is_parsed_not_trusted_for_the_issuer_choice() {
     assert_blocked(&log, &a, "identity.jwt.bad_signature", &confused);
     assert_eq!(log.assert(&b, "allowed", None)["principal"], "partner-user");
 }
+
+#[tokio::test]
+async fn probe_duplicate_authorization() {
+    let ids = IdentityFiles::new();
+    let upstream = ok_upstream().await;
+    let gateway = Gateway::builder(NOTES, &upstream)
+        .config(ids.config())
+        .start()
+        .await;
+    let good = ids.rs256(&claims("alice"));
+    let mut p = payload(&good);
+    p["sub"] = json!("admin");
+    let forged = with_payload(&good, &p);
+    let a = send(
+        gateway
+            .request("GET", "/api/notes")
+            .header("authorization", format!("Bearer {good}"))
+            .header("authorization", format!("Bearer {forged}")),
+    )
+    .await;
+    println!("status {} {}", a.status, a.text());
+    for s in upstream.requests() {
+        println!(
+            "{:?}",
+            s.headers
+                .get_all("authorization")
+                .iter()
+                .collect::<Vec<_>>()
+                .len()
+        );
+    }
+    let b = send(
+        gateway
+            .request("GET", "/api/keyed/header")
+            .header("x-api-key", "a")
+            .header("x-api-key", "b"),
+    )
+    .await;
+    println!("status {} {}", b.status, b.text());
+    gateway.finish().await;
+}

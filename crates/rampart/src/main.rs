@@ -30,6 +30,19 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+enum ApiKeyAction {
+    /// Generate a new random key; print it once, and the entry to add to the keys file.
+    New {
+        /// The key's id in the keys file.
+        #[arg(long)]
+        id: String,
+    },
+    /// Read a key on standard input (never on the command line, where shell
+    /// history would keep it) and print its hash.
+    Hash,
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Run the gateway.
     Serve {
@@ -58,6 +71,18 @@ enum Command {
     },
     /// Print the JSON Schema of the config file.
     ConfigSchema,
+    /// Make or hash API keys for `identity.api_keys_file` (keys are stored hashed).
+    ApiKey {
+        #[command(subcommand)]
+        action: ApiKeyAction,
+    },
+    /// Print the Cedar schema Rampart generates from the config's specs
+    /// (the entity types, actions and context policies are validated against).
+    PolicySchema {
+        /// The config file.
+        #[arg(long, short, env = "RAMPART_CONFIG")]
+        config: PathBuf,
+    },
     /// Audit OpenAPI documents statically against the OWASP API Security Top 10 (2023):
     /// findings with file:line, a score, and text, JSON or SARIF output.
     Audit(rampart_audit::cli::AuditArgs),
@@ -85,6 +110,50 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { config } => Ok(check(&config)),
+        Command::ApiKey { action } => match action {
+            ApiKeyAction::New { id } => {
+                let key = rampart_identity::generate_api_key();
+                println!("key (shown once; give it to the client): {key}");
+                println!("entry for the keys file:");
+                println!(
+                    "  - {{ id: {id}, hash: \"{}\", subject: {id}, role: member, scopes: [] }}",
+                    rampart_identity::hash_api_key(&key)
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            ApiKeyAction::Hash => {
+                let mut key = String::new();
+                std::io::stdin()
+                    .read_line(&mut key)
+                    .context("cannot read the key from standard input")?;
+                println!(
+                    "{}",
+                    rampart_identity::hash_api_key(key.trim_end_matches(['\r', '\n']))
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+        },
+        Command::PolicySchema { config } => {
+            let rt = match rampart_gateway::Runtime::load(&config) {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return Ok(ExitCode::FAILURE);
+                }
+            };
+            let mut ops: Vec<&str> = rt
+                .apis
+                .iter()
+                .flat_map(|a| a.contract.operations.iter().map(|o| o.id.as_str()))
+                .collect();
+            ops.sort_unstable();
+            ops.dedup();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&rampart_policy::cedar_schema(&ops))?
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Serve { config } => {
             let loaded = match rampart_config::load(&config) {
                 Ok(l) => l,

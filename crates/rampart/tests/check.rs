@@ -141,3 +141,41 @@ fn config_schema_is_the_published_one() {
     .unwrap();
     assert_eq!(printed, published);
 }
+
+#[test]
+fn api_key_hash_reads_stdin_and_prints_the_sha256() {
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["api-key", "hash"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"rk_test\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "sha256:777cf8e9cb1c2ec1e749af726b07ef9d2391d25f63efb94e0110df191ac9ead9"
+    );
+}
+
+#[test]
+fn policy_schema_lists_the_specs_operations_as_actions() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "api.yaml", SPEC);
+    let cfg = write(
+        dir.path(),
+        "rampart.yaml",
+        "apis:\n  - name: things\n    spec: ./api.yaml\n    upstream: http://127.0.0.1:9\n",
+    );
+    let out = rampart(&["policy-schema", "--config", &cfg]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let actions = schema[""]["actions"].as_object().unwrap();
+    assert!(actions.contains_key("getThing") && actions.contains_key("fullView"));
+}

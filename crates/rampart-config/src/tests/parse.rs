@@ -103,6 +103,8 @@ fn the_full_example_parses_to_the_expected_values() {
         },
         identity: IdentityConfig::default(),
         authorization: AuthorizationConfig::default(),
+        store: StoreConfig::default(),
+        detection: DetectionConfig::default(),
     };
     assert_eq!(loaded.config, expected);
     assert_eq!(loaded.path, Path::new(FILE));
@@ -151,6 +153,8 @@ fn a_minimal_config_gets_every_default() {
             policies: None,
             privileged_roles: vec![],
         },
+        store: StoreConfig::default(),
+        detection: DetectionConfig::default(),
     };
     assert_eq!(loaded.config, expected);
 }
