@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Benchmark Rampart in enforce mode against the same upstream called directly.
+# Benchmark Rampart in enforce mode against the same upstream called directly,
+# and what identity plus Cedar policies add to it (the rampart-authz contender).
 #
 #   bench/run.sh                      # build, install wrk if needed, run, print a table
 #   BENCH_DURATION=30s BENCH_CONNECTIONS=128 bench/run.sh
@@ -10,14 +11,17 @@
 #   BENCH_CONNECTIONS   wrk connections                 (default 64)
 #   BENCH_THREADS       wrk threads                     (default 2)
 #   BENCH_WARMUP        unrecorded wrk run before each  (default 2s; 0 to skip)
-#   BENCH_CONTENDERS    what to measure, in order       (default "direct nginx rampart")
+#   BENCH_CONTENDERS    what to measure, in order       (default "direct nginx rampart rampart-authz")
 #   BENCH_GATEWAY_ADDR  where Rampart listens           (default: first free 127.0.0.1:18480-18579)
+#   BENCH_AUTHZ_ADDR    where rampart-authz listens     (default: the next free port in that range)
 #   BENCH_UPSTREAM_ADDR where the upstream listens      (default 127.0.0.1:0, any free port)
 #   BENCH_SKIP_BUILD    1: use the binaries already built in the target directory
 #   CARGO_TARGET_DIR    cargo's target directory        (default ./target)
 #
 # A contender NAME is measured at the base URL that start_NAME sets in BASE[NAME];
 # to add one (nginx, envoy, ...), write start_NAME and list it in BENCH_CONTENDERS.
+# A contender that needs credentials sets AUTH[NAME] (an Authorization header
+# value): the smoke test and wrk (through its Lua scripts) send it.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -29,14 +33,16 @@ DURATION=${BENCH_DURATION:-10s}
 CONNECTIONS=${BENCH_CONNECTIONS:-64}
 THREADS=${BENCH_THREADS:-2}
 WARMUP=${BENCH_WARMUP:-2s}
-read -r -a CONTENDERS <<<"${BENCH_CONTENDERS:-direct nginx rampart}"
+read -r -a CONTENDERS <<<"${BENCH_CONTENDERS:-direct nginx rampart rampart-authz}"
 GATEWAY_ADDR=${BENCH_GATEWAY_ADDR:-}
+AUTHZ_ADDR=${BENCH_AUTHZ_ADDR:-}
 UPSTREAM_ADDR=${BENCH_UPSTREAM_ADDR:-127.0.0.1:0}
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/rampart-bench.XXXXXX")
 PIDS=()   # long-lived processes: the upstream and the contenders
 WRK_PID=  # the wrk run in progress, if any
 declare -A BASE=()
+declare -A AUTH=()
 
 log() { printf 'bench: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -65,7 +71,7 @@ build() {
         return
     fi
     local packages=(-p rampart-demo)
-    has_contender rampart && packages+=(-p rampart)
+    if has_contender rampart || has_contender rampart-authz; then packages+=(-p rampart); fi
     log "cargo build --release ${packages[*]} (target dir $TARGET_DIR)"
     (cd "$ROOT" && CARGO_TARGET_DIR=$TARGET_DIR cargo build --release --bins "${packages[@]}")
 }
@@ -142,19 +148,58 @@ free_addr() {
     die "no free port in 18480-18579: set BENCH_GATEWAY_ADDR"
 }
 
+# serve_bundle NAME ADDR [BUNDLE FLAGS...]: write a bench bundle into
+# $WORK/NAME and run `rampart serve` on it at ADDR.
+serve_bundle() {
+    local name=$1 addr=$2 dir=$WORK/$1 config
+    shift 2
+    config=$("$BIN/rampart-bench-bundle" "$@" "$dir" "$addr" "$UPSTREAM" "$dir/security.log")
+    "$BIN/rampart" serve --config "$config" >"$WORK/$name.log" 2>&1 &
+    PIDS+=($!)
+    wait_for "$name" "${PIDS[-1]}" "$addr" "$WORK/$name.log"
+    BASE[$name]=http://$addr
+    log "$name on ${BASE[$name]} (config $config)"
+}
+
 start_rampart() {
-    local dir=$WORK/rampart config
     if [[ -z $GATEWAY_ADDR ]]; then
         GATEWAY_ADDR=$(free_addr)
     elif port_open "${GATEWAY_ADDR%:*}" "${GATEWAY_ADDR##*:}"; then
         die "$GATEWAY_ADDR is already in use: set BENCH_GATEWAY_ADDR"
     fi
-    config=$("$BIN/rampart-bench-bundle" "$dir" "$GATEWAY_ADDR" "$UPSTREAM" "$dir/security.log")
-    "$BIN/rampart" serve --config "$config" >"$WORK/rampart.log" 2>&1 &
-    PIDS+=($!)
-    wait_for rampart "${PIDS[-1]}" "$GATEWAY_ADDR" "$WORK/rampart.log"
-    BASE[rampart]=http://$GATEWAY_ADDR
-    log "rampart on ${BASE[rampart]} (config $config)"
+    serve_bundle rampart "$GATEWAY_ADDR"
+}
+
+# Rampart with identity and authorization on top of the same contract checks:
+# every request carries a bearer JWT (HS256, secret generated for this run,
+# verified once and then served from the token cache), Cedar decides each
+# request, and the profile's ownership annotations make the response phase
+# decide the profile too (the token's subject owns it: the full view).
+start_rampart-authz() {
+    if [[ -z $AUTHZ_ADDR ]]; then
+        AUTHZ_ADDR=$(free_addr)
+    elif port_open "${AUTHZ_ADDR%:*}" "${AUTHZ_ADDR##*:}"; then
+        die "$AUTHZ_ADDR is already in use: set BENCH_AUTHZ_ADDR"
+    fi
+    serve_bundle rampart-authz "$AUTHZ_ADDR" --authz
+    AUTH[rampart-authz]="Bearer $(cat "$WORK/rampart-authz/bench.token")"
+    authz_check "${BASE[rampart-authz]}" "$WORK/rampart-authz/security.log"
+}
+
+# The authz contender must refuse a request without a token, and must decide
+# the profile in the response phase (its full-view policy in the security
+# log); otherwise it would be measuring less than it claims.
+authz_check() {
+    local base=$1 seclog=$2 status i
+    command -v curl >/dev/null || return 0
+    status=$(curl -s -o /dev/null -w '%{http_code}' "$base/profile")
+    [[ $status == 401 ]] || die "rampart-authz: GET /profile without a token answered $status, not 401"
+    curl -s -o /dev/null -H "Authorization: ${AUTH[rampart-authz]}" "$base/profile"
+    for ((i = 0; i < 50; i++)); do
+        grep -q '"bench-full-view"' "$seclog" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    die "rampart-authz: no full-view decision in $seclog: the response phase did not run"
 }
 
 # nginx as a plain reverse proxy: no checks, keep-alive to the upstream, no
@@ -201,11 +246,12 @@ NGINX
 # A contender that answers errors would be "fast" for the wrong reason: check
 # that each one answers the benchmark's two requests as the upstream does.
 smoke_test() {
-    local name=$1 base=$2 status
+    local name=$1 base=$2 status auth=()
     command -v curl >/dev/null || return 0
-    status=$(curl -s -o /dev/null -w '%{http_code}' "$base/profile")
+    [[ -n ${AUTH[$name]:-} ]] && auth=(-H "Authorization: ${AUTH[$name]}")
+    status=$(curl -s -o /dev/null -w '%{http_code}' "${auth[@]}" "$base/profile")
     [[ $status == 200 ]] || die "$name: GET /profile answered $status, not 200"
-    status=$(curl -s -o /dev/null -w '%{http_code}' -H 'content-type: application/json' \
+    status=$(curl -s -o /dev/null -w '%{http_code}' "${auth[@]}" -H 'content-type: application/json' \
         --data-binary "@$WORK/post-body.json" "$base/items")
     [[ $status == 201 ]] || die "$name: POST /items answered $status, not 201"
 }
@@ -218,6 +264,22 @@ write_post_script() {
         printf 'wrk.headers["Content-Type"] = "application/json"\n'
         printf 'wrk.body = [==[%s]==]\n' "$(cat "$WORK/post-body.json")"
     } >"$WORK/post.lua"
+}
+
+# lua_for NAME METHOD: the wrk script for a contender's GET or POST run (prints
+# nothing for a plain GET): the POST script, plus its Authorization header.
+lua_for() {
+    local name=$1 method=$2 out
+    if [[ -z ${AUTH[$name]:-} ]]; then
+        [[ $method == POST ]] && echo "$WORK/post.lua"
+        return 0
+    fi
+    out=$WORK/$method-$name.lua
+    {
+        [[ $method == POST ]] && cat "$WORK/post.lua"
+        printf 'wrk.headers["Authorization"] = [==[%s]==]\n' "${AUTH[$name]}"
+    } >"$out"
+    echo "$out"
 }
 
 # wrk as a background child that the script waits for: bash runs a trap only
@@ -262,10 +324,10 @@ report() {
     awk -F'|' '
         { label[NR] = $1; rps[$1] = $2; p50[$1] = $3; p99[$1] = $4; row[NR] = $0 }
         END {
-            printf "\n%-16s %10s %10s %10s %9s %9s\n", "scenario", "req/s", "p50 ms", "p99 ms", "non-2xx", "sock-err"
+            printf "\n%-20s %10s %10s %10s %9s %9s\n", "scenario", "req/s", "p50 ms", "p99 ms", "non-2xx", "sock-err"
             for (i = 1; i <= NR; i++) {
                 split(row[i], f, "|")
-                printf "%-16s %10s %10s %10s %9s %9s\n", f[1], f[2], f[3], f[4], f[5], f[6]
+                printf "%-20s %10s %10s %10s %9s %9s\n", f[1], f[2], f[3], f[4], f[5], f[6]
             }
             header = 0
             for (i = 1; i <= NR; i++) {
@@ -274,7 +336,7 @@ report() {
                 base = parts[1] " direct"
                 if (!(base in rps) || rps[base] == 0 || p50[base] == 0 || p99[base] == 0) continue
                 if (!header) { printf "\nratio to direct (req/s higher is better; latency lower is better)\n"; header = 1 }
-                printf "%-16s req/s %.2fx   p50 %.2fx   p99 %.2fx\n", label[i],
+                printf "%-20s req/s %.2fx   p50 %.2fx   p99 %.2fx\n", label[i],
                     rps[label[i]] / rps[base], p50[label[i]] / p50[base], p99[label[i]] / p99[base]
             }
             header = 0
@@ -284,8 +346,23 @@ report() {
                 base = parts[1] " nginx"
                 if (!(base in rps) || rps[base] == 0) continue
                 if (!header) { printf "\nratio to nginx as a plain proxy (req/s)\n"; header = 1 }
-                printf "%-16s req/s %.2fx   added p99 over direct %+.3f ms\n", label[i],
+                printf "%-20s req/s %.2fx   added p99 over direct %+.3f ms\n", label[i],
                     rps[label[i]] / rps[base], p99[label[i]] - p99[parts[1] " direct"]
+            }
+            header = 0
+            for (i = 1; i <= NR; i++) {
+                split(label[i], parts, " ")
+                if (parts[2] != "rampart-authz") continue
+                base = parts[1] " rampart"
+                if (!(base in rps) || rps[base] == 0 || rps[label[i]] == 0) continue
+                if (!header) {
+                    printf "\nadded by identity + policy (rampart-authz vs rampart: JWT verify, Cedar per request and per object)\n"
+                    header = 1
+                }
+                # 1/req/s is the time per request at saturation, all cores counted.
+                printf "%-20s req/s %.2fx   p50 %+.3f ms   p99 %+.3f ms   %+.1f us/request at saturation\n", label[i],
+                    rps[label[i]] / rps[base], p50[label[i]] - p50[base], p99[label[i]] - p99[base],
+                    (1 / rps[label[i]] - 1 / rps[base]) * 1e6
             }
         }' "$WORK/results"
 }
@@ -302,8 +379,12 @@ main() {
         smoke_test "$name" "${BASE[$name]}"
     done
     : >"$WORK/results"
-    for name in "${CONTENDERS[@]}"; do measure "GET $name" "${BASE[$name]}/profile" >>"$WORK/results"; done
-    for name in "${CONTENDERS[@]}"; do measure "POST $name" "${BASE[$name]}/items" "$WORK/post.lua" >>"$WORK/results"; done
+    for name in "${CONTENDERS[@]}"; do
+        measure "GET $name" "${BASE[$name]}/profile" "$(lua_for "$name" GET)" >>"$WORK/results"
+    done
+    for name in "${CONTENDERS[@]}"; do
+        measure "POST $name" "${BASE[$name]}/items" "$(lua_for "$name" POST)" >>"$WORK/results"
+    done
     printf '\nwrk -t%s -c%s -d%s on %s CPU(s); load generator, proxy and upstream share them.\n' \
         "$THREADS" "$CONNECTIONS" "$DURATION" "$(nproc 2>/dev/null || echo '?')"
     report

@@ -26,14 +26,17 @@
 
 #![forbid(unsafe_code)]
 
+mod admin;
 mod error;
 mod identity;
+mod limits_config;
 mod load;
 mod locate;
 mod monitoring;
 mod reference;
 mod types;
 mod validate;
+mod validate_limits;
 
 pub use error::{ConfigError, ConfigErrors};
 pub use load::{LoadedConfig, MAX_CONFIG_BYTES, load, load_str};

@@ -189,7 +189,8 @@ pub struct DetectionConfig {
     #[schemars(range(min = 1))]
     pub max_subjects: usize,
     /// Thresholds for a client IP are this many times those for a principal,
-    /// since several people may share an address (NAT, offices).
+    /// since several people may share an address (NAT, offices). Credential
+    /// stuffing's per-IP thresholds are per address already and not scaled.
     #[schemars(range(min = 1))]
     pub shared_ip_factor: u32,
     /// Enumeration and scraping: many distinct objects, sequential id walks,
@@ -258,8 +259,9 @@ pub struct EnumerationRule {
     /// Largest step between two ids still counted as a walk.
     #[schemars(range(min = 1))]
     pub sequential_gap: u32,
-    /// Restricted views of other people's objects (`authz.view.restricted`):
-    /// the Peloton pattern.
+    /// Distinct objects of other people's seen as restricted views
+    /// (`authz.view.restricted`): the Peloton pattern. The same object
+    /// viewed again does not count twice.
     pub restricted_views: u32,
     /// What happens when it fires.
     pub action: DetectionAction,

@@ -21,7 +21,9 @@ use std::str::FromStr;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use crate::admin::*;
 pub use crate::identity::*;
+pub use crate::limits_config::*;
 pub use crate::monitoring::*;
 
 /// Smallest accepted `limits.max_header_list_bytes`: hyper refuses a read buffer
@@ -67,6 +69,9 @@ pub struct Config {
     /// Cedar policies deciding what identified callers may do.
     #[serde(default)]
     pub authorization: AuthorizationConfig,
+    /// The admin listener (metrics, status, operations API). Absent: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin: Option<AdminConfig>,
     /// The durable audit store: one event per exchange, queryable.
     #[serde(default)]
     pub store: StoreConfig,
@@ -74,6 +79,17 @@ pub struct Config {
     /// credential stuffing and exfiltration.
     #[serde(default)]
     pub detection: DetectionConfig,
+    /// Rate limits (GCRA), checked after authentication. Operations may add
+    /// their own through the spec's `x-rampart-rate-limit` extension.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rate_limits: Vec<RateLimitRule>,
+    /// Where the client's address comes from: the TCP peer, or a header
+    /// written by trusted proxies.
+    #[serde(default)]
+    pub client_ip: ClientIpConfig,
+    /// Redis shared by every gateway instance, so limits hold cluster-wide.
+    #[serde(default)]
+    pub cluster: ClusterConfig,
 }
 
 fn default_listen() -> SocketAddr {
@@ -220,6 +236,12 @@ pub struct Limits {
     /// Largest number of simultaneous client connections.
     #[schemars(range(min = 1))]
     pub max_connections: usize,
+    /// Most keys (callers, addresses...) each rate limit tracks in process.
+    /// Keys idle long enough to have recovered their whole burst are dropped
+    /// first, which forgets nothing; past the bound, frequently seen keys are
+    /// kept over one-off ones. About 350 bytes per key.
+    #[schemars(range(min = 1))]
+    pub max_rate_limit_keys: u64,
 }
 
 impl Default for Limits {
@@ -235,6 +257,7 @@ impl Default for Limits {
             upstream_timeout_ms: 30_000,
             max_json_depth: 64,
             max_connections: 10_000,
+            max_rate_limit_keys: 100_000,
         }
     }
 }

@@ -30,6 +30,7 @@ pub(crate) fn validate(config: &Config, map: &SourceMap, file: &Path) -> Vec<Con
     check_log(config, &mut report);
     check_store(config, &mut report);
     check_detection(config, &mut report);
+    crate::validate_limits::check(config, &mut report);
     // Stable sort: errors on the same spot keep the order the checks found them.
     report
         .errors
@@ -37,8 +38,8 @@ pub(crate) fn validate(config: &Config, map: &SourceMap, file: &Path) -> Vec<Con
     report.errors
 }
 
-struct Report<'a> {
-    map: &'a SourceMap,
+pub(crate) struct Report<'a> {
+    pub(crate) map: &'a SourceMap,
     file: &'a Path,
     errors: Vec<ConfigError>,
 }
@@ -46,7 +47,7 @@ struct Report<'a> {
 impl Report<'_> {
     /// Records a problem with the setting at `path`; the message is prefixed
     /// with the path so it reads on its own: `apis[1].upstream: ...`.
-    fn error(&mut self, path: &str, message: impl AsRef<str>) {
+    pub(crate) fn error(&mut self, path: &str, message: impl AsRef<str>) {
         let position = self.map.position(path);
         self.errors.push(ConfigError {
             file: self.file.to_path_buf(),
@@ -58,7 +59,7 @@ impl Report<'_> {
 }
 
 /// A user value quoted for a message: one line, bounded length.
-fn quoted(value: &str) -> String {
+pub(crate) fn quoted(value: &str) -> String {
     format!("`{}`", one_line(value, MAX_QUOTED_CHARS))
 }
 
@@ -230,7 +231,7 @@ fn check_base_path(base_path: &str) -> Result<(), &'static str> {
 }
 
 fn check_limits(limits: &Limits, report: &mut Report<'_>) {
-    let positive: [(&str, u64); 9] = [
+    let positive: [(&str, u64); 10] = [
         ("max_request_body_bytes", limits.max_request_body_bytes),
         ("max_response_body_bytes", limits.max_response_body_bytes),
         ("max_headers", to_u64(limits.max_headers)),
@@ -243,6 +244,7 @@ fn check_limits(limits: &Limits, report: &mut Report<'_>) {
         ("upstream_timeout_ms", limits.upstream_timeout_ms),
         ("max_json_depth", u64::from(limits.max_json_depth)),
         ("max_connections", to_u64(limits.max_connections)),
+        ("max_rate_limit_keys", limits.max_rate_limit_keys),
     ];
     for (name, value) in positive {
         if value == 0 {
@@ -457,7 +459,7 @@ fn check_webhook_url(url: &str) -> Result<(), String> {
     }
 }
 
-fn is_env_name(name: &str) -> bool {
+pub(crate) fn is_env_name(name: &str) -> bool {
     !name.is_empty()
         && !name.starts_with(|c: char| c.is_ascii_digit())
         && name

@@ -70,6 +70,8 @@ rules! {
     RESPONSE_WRITE_ONLY = ("contract.response.write-only", "API3:2023", "The upstream returned a writeOnly property (stripped)");
     UPSTREAM_UNAVAILABLE = ("upstream.unavailable", "API8:2023", "The upstream could not be reached or timed out");
     LIMIT_HEADERS = ("limit.headers", "API4:2023", "Too many or too large request headers");
+    LIMIT_RATE = ("limit.rate", "API4:2023", "A rate limit is exhausted");
+    LIMIT_UNAVAILABLE = ("limit.unavailable", "API4:2023", "The shared rate-limit store is unreachable and the config fails closed");
     AUTHN_MISSING = ("identity.missing", "API2:2023", "The operation requires credentials and none were sent");
     AUTHN_INVALID = ("identity.invalid", "API2:2023", "The credentials were refused");
     AUTHN_TOO_LARGE = ("identity.too_large", "API2:2023", "The credential is over the size limit");

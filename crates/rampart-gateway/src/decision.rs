@@ -53,6 +53,10 @@ pub enum Problem {
     Forbidden,
     /// The identity provider's keys could not be fetched.
     IdentityUnavailable,
+    /// A rate limit is exhausted.
+    TooManyRequests,
+    /// The shared rate-limit store is unreachable (fail closed).
+    LimitUnavailable,
 }
 
 impl Problem {
@@ -72,6 +76,8 @@ impl Problem {
             Problem::Unauthorized => "unauthorized",
             Problem::Forbidden => "forbidden",
             Problem::IdentityUnavailable => "identity-unavailable",
+            Problem::TooManyRequests => "too-many-requests",
+            Problem::LimitUnavailable => "rate-limit-unavailable",
         }
     }
 
@@ -91,6 +97,8 @@ impl Problem {
             Problem::Unauthorized => "Unauthorized",
             Problem::Forbidden => "Forbidden",
             Problem::IdentityUnavailable => "Identity provider unavailable",
+            Problem::TooManyRequests => "Too many requests",
+            Problem::LimitUnavailable => "Rate limiting unavailable",
         }
     }
 }
@@ -112,6 +120,8 @@ pub struct Decision {
     pub allow: Vec<Method>,
     /// Send a `WWW-Authenticate: Bearer` challenge (401s).
     pub challenge: bool,
+    /// Seconds for `Retry-After` (429s).
+    pub retry_after: Option<u64>,
 }
 
 impl Decision {
@@ -130,6 +140,7 @@ impl Decision {
             issues: Vec::new(),
             allow: Vec::new(),
             challenge: false,
+            retry_after: None,
         }
     }
 
@@ -184,6 +195,7 @@ impl Decision {
             issues,
             allow: Vec::new(),
             challenge: false,
+            retry_after: None,
         }
     }
 
@@ -258,6 +270,9 @@ impl Decision {
         );
         if let Ok(v) = HeaderValue::from_str(request_id) {
             h.insert("x-request-id", v);
+        }
+        if let Some(secs) = self.retry_after {
+            h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         if self.challenge {
             h.insert(

@@ -43,6 +43,7 @@ pub struct Gateway {
     client: HttpClient,
     log: SecurityLog,
     ids: Arc<RequestIds>,
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// Cheap, unique request ids: a random per-process prefix and a counter.
@@ -91,6 +92,10 @@ struct Record {
     principal: Option<String>,
     policies: Vec<String>,
     objects: Vec<String>,
+    /// The client's address: the peer, or what trusted proxies say.
+    client_ip: std::net::IpAddr,
+    /// `RateLimit` headers for the response.
+    rate_headers: Option<rampart_limits::RateLimitHeaders>,
 }
 
 impl Record {
@@ -197,12 +202,14 @@ impl Gateway {
         client: HttpClient,
         log: SecurityLog,
         ids: Arc<RequestIds>,
+        metrics: Arc<crate::metrics::Metrics>,
     ) -> Self {
         Gateway {
             state,
             client,
             log,
             ids,
+            metrics,
         }
     }
 
@@ -233,11 +240,16 @@ impl Gateway {
             principal: None,
             policies: Vec::new(),
             objects: Vec::new(),
+            client_ip: rt.proxies.client_ip(peer.ip(), &parts.headers),
+            rate_headers: None,
         };
         let resp = self.exchange(&rt, &parts, body, &mut rec, tls).await;
         let mut resp = resp;
         if let Ok(v) = HeaderValue::from_str(&rec.request_id) {
             resp.headers_mut().insert("x-request-id", v);
+        }
+        if let Some(h) = &rec.rate_headers {
+            h.apply(resp.headers_mut());
         }
         self.record(&rec, resp.status()).await;
         resp
@@ -297,21 +309,47 @@ impl Gateway {
         }
         // validate request
         // authenticate
+        let (api_name, op_id) = (routed.api.name.as_str(), routed.op.id.as_str());
         let principal = if mode == Mode::Off {
             Principal::anonymous()
         } else {
             match authz::authenticate(rt, routed.api, routed.op, parts, &target.query).await {
                 Ok(p) => p,
                 Err(d) => {
+                    // Login protection: a failed authentication is charged to
+                    // `on: failure` limits, and a spent budget answers 429
+                    // rather than another 401 (no more guesses to learn from).
+                    let anonymous = Principal::anonymous();
+                    let ctx = key_context(rec.client_ip, api_name, op_id, &anonymous, parts);
+                    let verdict = rt.limiter.check(&ctx).await;
+                    rt.limiter.record_failure(&ctx).await;
+                    let d = if verdict.allowed {
+                        d
+                    } else {
+                        throttled(&verdict)
+                    };
+                    rec.rate_headers = Some(verdict.headers.clone());
                     if judge(rec, &d, mode) {
                         return d.into_response(&rec.request_id);
                     }
-                    Principal::anonymous()
+                    anonymous
                 }
             }
         };
         if !principal.id.is_empty() {
             rec.principal = Some(principal.id.clone());
+        }
+        // throttle
+        if mode != Mode::Off && rec.rate_headers.is_none() {
+            let ctx = key_context(rec.client_ip, api_name, op_id, &principal, parts);
+            let verdict = rt.limiter.check(&ctx).await;
+            rec.rate_headers = Some(verdict.headers.clone());
+            if !verdict.allowed {
+                let d = throttled(&verdict);
+                if judge(rec, &d, mode) {
+                    return d.into_response(&rec.request_id);
+                }
+            }
         }
         // validate request
         let body = match self
@@ -383,8 +421,16 @@ impl Gateway {
             }
         };
         // validate response
-        self.validate_response(rt, parts, &routed, &principal, upstream, mode, rec)
-            .await
+        let resp = self
+            .validate_response(rt, parts, &routed, &principal, upstream, mode, rec)
+            .await;
+        // The upstream refused the credentials (a login that failed): charge
+        // `on: failure` limits.
+        if mode != Mode::Off && matches!(rec.upstream_status, Some(401 | 403)) {
+            let ctx = key_context(rec.client_ip, api_name, op_id, &principal, parts);
+            rt.limiter.record_failure(&ctx).await;
+        }
+        resp
     }
 
     /// Forward an exchange that could not be routed (monitor or off mode only).
@@ -975,7 +1021,7 @@ impl Gateway {
         let event = SecurityEvent {
             ts: rfc3339(rec.ts),
             request_id: rec.request_id.clone(),
-            client_ip: rec.client.ip().to_string(),
+            client_ip: rec.client_ip.to_string(),
             method: rec.method.as_str().to_string(),
             path: rec.path.clone(),
             api: rec.api.clone(),
@@ -992,6 +1038,7 @@ impl Gateway {
             objects: rec.objects.clone(),
             latency_ms: (rec.started.elapsed().as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0,
         };
+        self.metrics.observe(&event);
         self.log.emit(&event).await;
     }
 }
@@ -1141,6 +1188,49 @@ fn route<'r>(
         ),
         api,
     ))
+}
+
+/// The rate-limit key of an exchange.
+fn key_context<'a>(
+    client_ip: std::net::IpAddr,
+    api: &'a str,
+    operation: &'a str,
+    principal: &'a Principal,
+    parts: &'a request::Parts,
+) -> rampart_limits::KeyContext<'a> {
+    let mut k = rampart_limits::KeyContext::new(client_ip, api, operation);
+    if !principal.id.is_empty() {
+        k.principal = Some(&principal.id);
+    }
+    if let rampart_identity::PrincipalKind::ApiKey { key_id } = &principal.kind {
+        k.api_key = Some(key_id);
+    }
+    k.claims = Some(&principal.claims);
+    k.headers = Some(&parts.headers);
+    k
+}
+
+/// The refusal of a spent (or unreachable, failing closed) rate limit.
+fn throttled(v: &rampart_limits::Verdict<'_>) -> Decision {
+    if v.unavailable {
+        return Decision::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Problem::LimitUnavailable,
+            &rules::LIMIT_UNAVAILABLE,
+            "rate limiting is unavailable; try again shortly",
+        );
+    }
+    let mut d = Decision::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        Problem::TooManyRequests,
+        &rules::LIMIT_RATE,
+        match v.rule {
+            Some(rule) => format!("the rate limit \"{rule}\" is exhausted"),
+            None => "a rate limit is exhausted".to_string(),
+        },
+    );
+    d.retry_after = v.retry_after_secs();
+    d
 }
 
 /// Whether a client error was caused by a streamed request body hitting its

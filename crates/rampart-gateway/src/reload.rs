@@ -52,7 +52,8 @@ pub async fn watch(
             }
         };
         let path = config_path.clone();
-        let built = tokio::task::spawn_blocking(move || Runtime::load(&path)).await;
+        let previous = state.load_full();
+        let built = tokio::task::spawn_blocking(move || Runtime::reload(&path, &previous)).await;
         match built {
             Ok(Ok(rt)) => {
                 let old_listen = state.load().config.config.listen;

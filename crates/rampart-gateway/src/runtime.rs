@@ -94,6 +94,10 @@ pub struct Runtime {
     pub authn: Arc<rampart_identity::Authenticator>,
     /// Cedar policies, when configured.
     pub policy: Option<rampart_policy::PolicyEngine>,
+    /// Rate limits (config rules and `x-rampart-rate-limit` extensions).
+    pub limiter: Arc<rampart_limits::Limiter>,
+    /// Which peers may tell us the client's address.
+    pub proxies: rampart_limits::TrustedProxies,
     /// Every file this runtime was built from (config, specs and what they reference, TLS files).
     pub files: Vec<PathBuf>,
 }
@@ -201,6 +205,21 @@ impl Runtime {
 
     /// Build from an already-loaded config.
     pub fn build(config: LoadedConfig) -> Result<Runtime, RuntimeErrors> {
+        Runtime::build_reusing(config, None)
+    }
+
+    /// Load the config at `path`, carrying rate-limit state over from
+    /// `previous` (a reload must not hand every client a fresh burst).
+    pub fn reload(path: &Path, previous: &Runtime) -> Result<Runtime, RuntimeErrors> {
+        let config =
+            rampart_config::load(path).map_err(|e| RuntimeErrors(vec![RuntimeError::Config(e)]))?;
+        Runtime::build_reusing(config, Some(previous))
+    }
+
+    fn build_reusing(
+        config: LoadedConfig,
+        previous: Option<&Runtime>,
+    ) -> Result<Runtime, RuntimeErrors> {
         let mut errors = Vec::new();
         let mut apis = Vec::new();
         let mut files = vec![config.path.clone()];
@@ -338,10 +357,56 @@ impl Runtime {
                 Err(e) => errors.push(RuntimeError::Policy(e)),
             }
         }
+        let mut limits = rampart_limits::Limiter::from_config(cfg);
+        for api in &apis {
+            for op in &api.contract.operations {
+                if let Some(ext) = op.extensions.get("x-rampart-rate-limit") {
+                    match rampart_limits::from_extension(ext) {
+                        Ok(spec) => limits = limits.operation_rule(&api.name, &op.id, spec),
+                        Err(e) => errors.push(RuntimeError::Spec {
+                            api: api.name.clone(),
+                            errors: rampart_contract::ContractErrors(vec![
+                                rampart_contract::ContractError::new(
+                                    api.contract.source.clone(),
+                                    rampart_contract::ContractErrorKind::Invalid(format!(
+                                        "x-rampart-rate-limit: {e}"
+                                    )),
+                                )
+                                .at(format!("{}/x-rampart-rate-limit", op.pointer)),
+                            ]),
+                        }),
+                    }
+                }
+            }
+        }
+        for (i, rule) in cfg.rate_limits.iter().enumerate() {
+            for (j, op) in rule.operations.iter().enumerate() {
+                if !apis.iter().any(|a| a.contract.operation(op).is_some()) {
+                    errors.push(RuntimeError::Setting(config.error_at(
+                        &format!("rate_limits[{i}].operations[{j}]"),
+                        format!("no API has an operation \"{op}\""),
+                    )));
+                }
+            }
+        }
+        let limits = match previous {
+            Some(p) => limits.reuse(&p.limiter).build(),
+            None => limits.build(),
+        };
+        let limiter = match limits {
+            Ok(l) => Some(Arc::new(l)),
+            Err(e) => {
+                errors.push(RuntimeError::Identity(format!(
+                    "{}: rate_limits: {e}",
+                    config.path.display()
+                )));
+                None
+            }
+        };
         if !errors.is_empty() {
             return Err(RuntimeErrors(errors));
         }
-        let Some(authn) = authn else {
+        let (Some(authn), Some(limiter)) = (authn, limiter) else {
             return Err(RuntimeErrors(errors));
         };
         let normalize = NormalizeOptions {
@@ -356,6 +421,7 @@ impl Runtime {
             .collect();
         files.sort();
         files.dedup();
+        let proxies = rampart_limits::TrustedProxies::from_config(&cfg.client_ip);
         Ok(Runtime {
             config,
             apis,
@@ -364,6 +430,8 @@ impl Runtime {
             tls,
             authn,
             policy,
+            proxies,
+            limiter,
             files,
         })
     }

@@ -49,6 +49,7 @@ pub struct Server {
     writer: SecurityLogWriter,
     config_path: PathBuf,
     workers: usize,
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// How long in-flight exchanges get to finish after shutdown is asked for.
@@ -89,12 +90,18 @@ impl Server {
             writer,
             config_path: config_path.to_path_buf(),
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            metrics: Arc::new(crate::metrics::Metrics::new()),
         })
     }
 
     /// The bound address (useful with port 0).
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// The metrics every worker records into (served by the admin listener).
+    pub fn metrics(&self) -> Arc<crate::metrics::Metrics> {
+        self.metrics.clone()
     }
 
     /// The swappable runtime (reloads replace it).
@@ -120,6 +127,7 @@ impl Server {
             writer,
             config_path,
             workers,
+            metrics,
         } = self;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let reloader = tokio::spawn(crate::reload::watch(
@@ -134,6 +142,7 @@ impl Server {
             ids: Arc::new(RequestIds::new()),
             permits: Arc::new(Semaphore::new(max)),
             stop: stop_rx,
+            metrics,
         };
         let mut threads = Vec::new();
         match listener.into_std() {
@@ -179,6 +188,7 @@ struct Worker {
     ids: Arc<RequestIds>,
     permits: Arc<Semaphore>,
     stop: tokio::sync::watch::Receiver<bool>,
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Worker {
@@ -224,6 +234,7 @@ impl Worker {
             client,
             self.log.clone(),
             self.ids.clone(),
+            self.metrics.clone(),
         ));
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
         loop {

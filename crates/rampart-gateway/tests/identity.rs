@@ -1092,43 +1092,80 @@ async fn the_token_header_is_parsed_not_trusted_for_the_issuer_choice() {
     assert_eq!(log.assert(&b, "allowed", None)["principal"], "partner-user");
 }
 
+/// What the upstream must never get: a credential the gateway did not
+/// verify next to one it did. A request either is refused, or reaches the
+/// upstream carrying exactly the credential that was verified.
+#[track_caller]
+fn assert_one_verified_credential(
+    answer: &Answer,
+    upstream: &Upstream,
+    name: &str,
+    verified: &str,
+) {
+    match upstream.requests().last() {
+        Some(seen) if answer.status < 400 => {
+            let values: Vec<&str> = seen
+                .headers
+                .get_all(name)
+                .iter()
+                .map(|v| v.to_str().unwrap())
+                .collect();
+            assert_eq!(values, [verified], "the upstream got an unverified {name}");
+        }
+        _ => assert!(answer.status >= 400, "{}", answer.text()),
+    }
+}
+
 #[tokio::test]
-async fn probe_duplicate_authorization() {
+#[ignore = "BUG: with two Authorization (or X-Api-Key) headers the gateway verifies the first and forwards both, so an upstream reading the last one sees an unverified, forged credential"]
+async fn a_second_credential_is_never_smuggled_past_the_verified_one() {
     let ids = IdentityFiles::new();
-    let upstream = ok_upstream().await;
-    let gateway = Gateway::builder(NOTES, &upstream)
-        .config(ids.config())
-        .start()
-        .await;
+    let key = ApiKey::new("plain", "svc-plain", None, &[]);
+    let file = ids.api_keys(&[&key]);
     let good = ids.rs256(&claims("alice"));
     let mut p = payload(&good);
     p["sub"] = json!("admin");
     let forged = with_payload(&good, &p);
-    let a = send(
+
+    let upstream = ok_upstream().await;
+    let gateway = Gateway::builder(NOTES, &upstream)
+        .config(ids.config())
+        .config(json!({"identity": {"api_keys_file": file}}))
+        .start()
+        .await;
+    let two_tokens = send(
         gateway
             .request("GET", "/api/notes")
             .header("authorization", format!("Bearer {good}"))
             .header("authorization", format!("Bearer {forged}")),
     )
     .await;
-    println!("status {} {}", a.status, a.text());
-    for s in upstream.requests() {
-        println!(
-            "{:?}",
-            s.headers
-                .get_all("authorization")
-                .iter()
-                .collect::<Vec<_>>()
-                .len()
-        );
-    }
-    let b = send(
+    assert_one_verified_credential(
+        &two_tokens,
+        &upstream,
+        "authorization",
+        &format!("Bearer {good}"),
+    );
+    let two_keys = send(
         gateway
             .request("GET", "/api/keyed/header")
-            .header("x-api-key", "a")
-            .header("x-api-key", "b"),
+            .header("x-api-key", key.key.clone())
+            .header("x-api-key", "rk_forged"),
     )
     .await;
-    println!("status {} {}", b.status, b.text());
+    assert_one_verified_credential(&two_keys, &upstream, "x-api-key", &key.key);
+    let two_query_keys = gateway
+        .get(&format!(
+            "/api/keyed/query?api_key={}&api_key=rk_forged",
+            key.key
+        ))
+        .await;
+    if two_query_keys.status < 400 {
+        let target = upstream.requests().last().unwrap().target.clone();
+        assert!(
+            !target.contains("rk_forged"),
+            "unverified key forwarded: {target}"
+        );
+    }
     gateway.finish().await;
 }

@@ -245,9 +245,63 @@ async fn serve(config: PathBuf) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
+    let admin = match start_admin(&server).await {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("{e:#}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
     tracing::info!(listen = %server.local_addr()?, "rampart is serving");
     server.run(rampart_gateway::shutdown_signal()).await;
+    if let Some((stop, task)) = admin {
+        let _ = stop.send(());
+        let _ = task.await;
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+type AdminHandle = (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+);
+
+/// Start the admin listener when the config has one: its own address (never
+/// the public one), and a token from the environment or a file.
+async fn start_admin(server: &rampart_gateway::Server) -> anyhow::Result<Option<AdminHandle>> {
+    let state = server.state();
+    let rt = state.load();
+    let Some(cfg) = rt.config.config.admin.clone() else {
+        return Ok(None);
+    };
+    if cfg.listen.port() != 0 && Some(cfg.listen) == server.local_addr().ok() {
+        anyhow::bail!(
+            "admin.listen must differ from listen: the admin API never shares the public listener"
+        );
+    }
+    let token = match (&cfg.token_env, &cfg.token_file) {
+        (Some(var), _) => std::env::var(var).with_context(|| {
+            format!("admin.token_env: the environment variable {var} is not set")
+        })?,
+        (None, Some(file)) => {
+            let path = rt.config.resolve(file);
+            std::fs::read_to_string(&path)
+                .with_context(|| format!("admin.token_file: cannot read {}", path.display()))?
+        }
+        (None, None) => anyhow::bail!("admin: set token_env or token_file"),
+    };
+    let token = rampart_admin::Token::new(&token).map_err(anyhow::Error::msg)?;
+    drop(rt);
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} for the admin API", cfg.listen))?;
+    tracing::info!(listen = %listener.local_addr()?, "admin API is serving");
+    let admin = rampart_admin::Admin::new(state.clone(), server.metrics(), token);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(admin.serve(listener, async move {
+        let _ = stopped.await;
+    }));
+    Ok(Some((stop, task)))
 }
 
 async fn demo(

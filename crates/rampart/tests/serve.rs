@@ -6,45 +6,10 @@
 
 mod support;
 
-use std::convert::Infallible;
 use std::path::Path;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::Full;
-use hyper::{Request, Response};
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use support::{Proc, client};
-
-/// A real upstream: `/things/{id}` answers JSON, `/slow` answers after 700 ms.
-async fn upstream() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                return;
-            };
-            tokio::spawn(async move {
-                let svc =
-                    hyper::service::service_fn(|req: Request<hyper::body::Incoming>| async move {
-                        if req.uri().path() == "/slow" {
-                            tokio::time::sleep(Duration::from_millis(700)).await;
-                        }
-                        let resp = Response::builder()
-                            .header("content-type", "application/json")
-                            .body(Full::new(Bytes::from_static(br#"{"id":1}"#)))
-                            .unwrap();
-                        Ok::<_, Infallible>(resp)
-                    });
-                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                    .serve_connection(TokioIo::new(stream), svc)
-                    .await;
-            });
-        }
-    });
-    format!("http://{addr}")
-}
+use support::{Proc, client, upstream};
 
 fn spec(paths: &[&str]) -> String {
     let mut s =
@@ -152,4 +117,60 @@ async fn sigterm_lets_in_flight_requests_finish() {
         5,
         "every exchange recorded before exit:\n{log}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_admin_listener_serves_metrics_only_with_the_token() {
+    let up = upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    let token = "0123456789abcdef0123456789abcdef-admin";
+    std::fs::write(dir.path().join("api.yaml"), spec(&["/a"])).unwrap();
+    std::fs::write(dir.path().join("admin.token"), token).unwrap();
+    std::fs::write(
+        dir.path().join("rampart.yaml"),
+        config(&up) + "admin:\n  listen: 127.0.0.1:0\n  token_file: ./admin.token\n",
+    )
+    .unwrap();
+    let proc = Proc::start(&[
+        "serve",
+        "--config",
+        dir.path().join("rampart.yaml").to_str().unwrap(),
+    ]);
+    let line = proc.stderr_line("admin API is serving");
+    let admin = format!("http://{}", line.split("listen=").nth(1).unwrap().trim());
+    let line = proc.stderr_line("rampart is serving");
+    let base = format!("http://{}", line.split("listen=").nth(1).unwrap().trim());
+    assert_eq!(status(&format!("{base}/a")).await, 200);
+    assert_eq!(status(&format!("{base}/nope")).await, 404);
+
+    let metrics = format!("{admin}/metrics");
+    assert_eq!(status(&metrics).await, 401, "no token");
+    let wrong = client()
+        .get(&metrics)
+        .bearer_auth("x".repeat(40))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401, "wrong token");
+    let ok = client()
+        .get(&metrics)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    let text = ok.text().await.unwrap();
+    assert!(
+        text.contains(r#"rampart_requests_total{api="t",operation="GET /a",decision="allowed",status="200"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            r#"rampart_rule_hits_total{rule="contract.route.unknown",decision="blocked"} 1"#
+        ),
+        "{text}"
+    );
+    // The admin routes are not on the public listener.
+    assert_eq!(status(&format!("{base}/metrics")).await, 404);
+    assert!(proc.stop().success());
 }

@@ -26,11 +26,11 @@ apis:
 
 #[test]
 fn an_unknown_top_level_section() {
-    let text = format!("{API}admin:\n  listen: 127.0.0.1:9090\n");
+    let text = format!("{API}admni:\n  listen: 127.0.0.1:9090\n");
     let (line, column, message) = single_error(&text);
     assert_eq!((line, column), (Some(2), Some(1)));
     assert!(
-        message.starts_with("unknown field `admin`, expected one of listen, tls, mode, apis,"),
+        message.starts_with("unknown field `admni`, expected one of listen, tls, mode, apis,"),
         "{message}"
     );
 }

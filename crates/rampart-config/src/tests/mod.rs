@@ -3,6 +3,7 @@
 
 mod errors;
 mod hostile;
+mod limits;
 mod monitoring;
 mod parse;
 mod schema;

@@ -89,6 +89,7 @@ fn the_full_example_parses_to_the_expected_values() {
             upstream_timeout_ms: 30_000,
             max_json_depth: 64,
             max_connections: 10_000,
+            max_rate_limit_keys: 100_000,
         },
         contract: ContractOptions {
             undeclared_headers: Undeclared::Reject,
@@ -103,8 +104,12 @@ fn the_full_example_parses_to_the_expected_values() {
         },
         identity: IdentityConfig::default(),
         authorization: AuthorizationConfig::default(),
+        admin: None,
         store: StoreConfig::default(),
         detection: DetectionConfig::default(),
+        rate_limits: vec![],
+        client_ip: ClientIpConfig::default(),
+        cluster: ClusterConfig::default(),
     };
     assert_eq!(loaded.config, expected);
     assert_eq!(loaded.path, Path::new(FILE));
@@ -153,8 +158,12 @@ fn a_minimal_config_gets_every_default() {
             policies: None,
             privileged_roles: vec![],
         },
+        admin: None,
         store: StoreConfig::default(),
         detection: DetectionConfig::default(),
+        rate_limits: vec![],
+        client_ip: ClientIpConfig::default(),
+        cluster: ClusterConfig::default(),
     };
     assert_eq!(loaded.config, expected);
 }
