@@ -121,10 +121,13 @@ wait_for() {
 
 start_upstream() {
     local out=$WORK/upstream.log i addr=
-    "$BIN/rampart-bench-upstream" --listen "$UPSTREAM_ADDR" >"$out" 2>&1 &
+    # Created here, not by the background child's redirection, which may
+    # not have happened yet when the loop first reads it.
+    : >"$out"
+    "$BIN/rampart-bench-upstream" --listen "$UPSTREAM_ADDR" >>"$out" 2>&1 &
     PIDS+=($!)
     for ((i = 0; i < 150; i++)); do
-        addr=$(sed -n 's/^listening on //p' "$out")
+        addr=$(sed -n 's/^listening on //p' "$out" 2>/dev/null || true)
         [[ -n $addr ]] && break
         kill -0 "${PIDS[-1]}" 2>/dev/null || { cat "$out" >&2; die "the bench upstream did not start"; }
         sleep 0.1

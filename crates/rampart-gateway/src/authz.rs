@@ -58,6 +58,10 @@ fn refused(e: AuthError) -> Decision {
 }
 
 /// The bearer token of `Authorization: Bearer <token>` (scheme case-insensitive).
+/// Several `Authorization` headers are refused as malformed rather than
+/// verifying the first and forwarding the rest (an upstream reading the last
+/// one would trust an unverified credential); callers check
+/// [`duplicated_credentials`] first.
 fn bearer(parts: &request::Parts) -> Option<&str> {
     let v = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.split_once(' ')?;
@@ -82,6 +86,28 @@ fn api_key<'a>(
     }
 }
 
+/// Whether a credential arrives more than once: two `Authorization` headers,
+/// or an API key header, query parameter or cookie given twice.
+fn duplicated_credentials(
+    api: &Api,
+    parts: &request::Parts,
+    query: &[(String, String)],
+    cookies: &[(&str, &str)],
+) -> bool {
+    if parts.headers.get_all(header::AUTHORIZATION).iter().count() > 1 {
+        return true;
+    }
+    api.contract.security_schemes.values().any(|s| match s {
+        SecurityScheme::ApiKey { location, name } => match location {
+            ParamLocation::Header => parts.headers.get_all(name.as_str()).iter().count() > 1,
+            ParamLocation::Query => query.iter().filter(|(k, _)| k == name).count() > 1,
+            ParamLocation::Cookie => cookies.iter().filter(|(k, _)| k == name).count() > 1,
+            ParamLocation::Path => false,
+        },
+        _ => false,
+    })
+}
+
 /// Phase 4, authenticate: establish the principal the operation requires.
 pub(crate) async fn authenticate(
     rt: &Runtime,
@@ -90,6 +116,10 @@ pub(crate) async fn authenticate(
     parts: &request::Parts,
     query: &[(String, String)],
 ) -> Result<Principal, Decision> {
+    let cookies = crate::pipeline::cookies(&parts.headers);
+    if duplicated_credentials(api, parts, query, &cookies) {
+        return Err(refused(AuthError::Malformed));
+    }
     let Some(requirements) = &op.security else {
         return match rt.config.config.identity.unsecured_operations {
             Unsecured::Allow => Ok(Principal::anonymous()),
@@ -115,7 +145,6 @@ pub(crate) async fn authenticate(
             None => Principal::anonymous(),
         });
     }
-    let cookies = crate::pipeline::cookies(&parts.headers);
     let mut first: Option<AuthError> = None;
     'alternatives: for requirement in requirements {
         let mut principal: Option<Principal> = None;

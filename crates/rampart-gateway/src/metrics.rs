@@ -43,6 +43,12 @@ pub struct Metrics {
     latency: Family<OperationLabels, Histogram>,
     rules: Family<RuleLabels, Counter>,
     upstream_failures: Family<OperationLabels, Counter>,
+    detections: Family<KindLabels, Counter>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabels {
+    kind: &'static str,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -98,7 +104,14 @@ impl Metrics {
             "Exchanges whose upstream could not be reached or timed out",
             upstream_failures.clone(),
         );
+        let detections = Family::<KindLabels, Counter>::default();
+        registry.register(
+            "detections",
+            "Behavioural detections, by kind",
+            detections.clone(),
+        );
         Metrics {
+            detections,
             registry: Mutex::new(registry),
             requests,
             latency,
@@ -112,12 +125,13 @@ impl Metrics {
         let api = e.api.clone().unwrap_or_default();
         let operation = e.operation.clone().unwrap_or_default();
         let d = decision(e.decision);
+        let status = e.status;
         self.requests
             .get_or_create(&RequestLabels {
                 api: api.clone(),
                 operation: operation.clone(),
                 decision: d,
-                status: e.status,
+                status,
             })
             .inc();
         let op = OperationLabels { api, operation };
@@ -125,13 +139,22 @@ impl Metrics {
             .get_or_create(&op)
             .observe(e.latency_ms / 1000.0);
         for rule in &e.rules {
+            // Only Rampart's own (static) rule ids become labels.
+            let Some(rule) = rampart_contract::rules::by_id(rule).map(|r| r.id) else {
+                continue;
+            };
             self.rules
                 .get_or_create(&RuleLabels { rule, decision: d })
                 .inc();
-            if *rule == rampart_contract::rules::UPSTREAM_UNAVAILABLE.id {
+            if rule == rampart_contract::rules::UPSTREAM_UNAVAILABLE.id {
                 self.upstream_failures.get_or_create(&op).inc();
             }
         }
+    }
+
+    /// Count a detection.
+    pub fn detection(&self, kind: &'static str) {
+        self.detections.get_or_create(&KindLabels { kind }).inc();
     }
 
     /// Register more metrics (the store, the detector, the limiter).

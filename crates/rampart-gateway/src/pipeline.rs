@@ -34,7 +34,7 @@ use crate::body::{BoxBody, ReadError, empty, full, parse_json_strict, prepend, r
 use crate::decision::{Decision, Outcome, Problem};
 use crate::headers;
 use crate::runtime::{Api, Runtime};
-use crate::seclog::{SecurityEvent, SecurityLog, Verdict, rfc3339};
+use crate::seclog::{SecurityEvent, SecurityLog, Verdict};
 use crate::upstream::{Forward, HttpClient, build_request, strip_hop_by_hop};
 
 /// The gateway: shared by every connection of one worker thread.
@@ -44,6 +44,17 @@ pub struct Gateway {
     log: SecurityLog,
     ids: Arc<RequestIds>,
     metrics: Arc<crate::metrics::Metrics>,
+    monitor: Monitor,
+}
+
+/// Where recorded exchanges go besides the security log: the durable audit
+/// store and the behavioural detector (both optional).
+#[derive(Clone, Default)]
+pub struct Monitor {
+    /// The audit store's batching recorder.
+    pub recorder: Option<rampart_store::Recorder>,
+    /// The detection engine.
+    pub detector: Option<Arc<rampart_detect::Detector>>,
 }
 
 /// Cheap, unique request ids: a random per-process prefix and a counter.
@@ -96,6 +107,14 @@ struct Record {
     client_ip: std::net::IpAddr,
     /// `RateLimit` headers for the response.
     rate_headers: Option<rampart_limits::RateLimitHeaders>,
+    /// The API key's id, when the caller used one.
+    key_id: Option<String>,
+    /// Response body bytes sent, when known.
+    bytes_out: u64,
+    /// Records returned: 1 for an object, the item count for a list.
+    records: u32,
+    /// A HEAD forwarded as GET (see the forward phase).
+    head_as_get: bool,
 }
 
 impl Record {
@@ -203,6 +222,7 @@ impl Gateway {
         log: SecurityLog,
         ids: Arc<RequestIds>,
         metrics: Arc<crate::metrics::Metrics>,
+        monitor: Monitor,
     ) -> Self {
         Gateway {
             state,
@@ -210,6 +230,7 @@ impl Gateway {
             log,
             ids,
             metrics,
+            monitor,
         }
     }
 
@@ -242,6 +263,10 @@ impl Gateway {
             objects: Vec::new(),
             client_ip: rt.proxies.client_ip(peer.ip(), &parts.headers),
             rate_headers: None,
+            key_id: None,
+            bytes_out: 0,
+            records: 0,
+            head_as_get: false,
         };
         let resp = self.exchange(&rt, &parts, body, &mut rec, tls).await;
         let mut resp = resp;
@@ -266,6 +291,12 @@ impl Gateway {
         let limits = &rt.config.config.limits;
         // accept: header caps (hyper enforces looser hard limits before we get here).
         if let Outcome::Respond(d) = accept(parts, limits) {
+            rec.flag(&d, true);
+            return d.into_response(&rec.request_id);
+        }
+        // Detection may have blocked or throttled this address (checked
+        // before any work is done for it; blocks hold in every mode).
+        if let Some(d) = self.admission(None, None, Some(rec.client_ip)) {
             rec.flag(&d, true);
             return d.into_response(&rec.request_id);
         }
@@ -304,6 +335,7 @@ impl Gateway {
         rec.api = Some(routed.api.name.clone());
         rec.operation = Some(routed.op.id.clone());
         rec.route = Some(routed.op.route.clone());
+
         if mode == Mode::Off {
             rec.verdict = Verdict::Unchecked;
         }
@@ -339,6 +371,17 @@ impl Gateway {
         if !principal.id.is_empty() {
             rec.principal = Some(principal.id.clone());
         }
+        if let rampart_identity::PrincipalKind::ApiKey { key_id } = &principal.kind {
+            rec.key_id = Some(key_id.clone());
+        }
+        // Detection may have blocked or throttled this principal or key.
+        if mode != Mode::Off
+            && !principal.id.is_empty()
+            && let Some(d) = self.admission(Some(&principal.id), rec.key_id.as_deref(), None)
+            && judge(rec, &d, mode)
+        {
+            return d.into_response(&rec.request_id);
+        }
         // throttle
         if mode != Mode::Off && rec.rate_headers.is_none() {
             let ctx = key_context(rec.client_ip, api_name, op_id, &principal, parts);
@@ -368,6 +411,18 @@ impl Gateway {
             Ok(b) => b,
             Err(resp) => return resp,
         };
+        // The objects a request names are its path parameters (enumeration
+        // detection and the audit trail read them); only valid ones, since an
+        // invalid value is attacker text, not an object id.
+        let mut path_issues = Vec::new();
+        routed.op.check_path(&routed.values, &mut path_issues);
+        if path_issues.is_empty() {
+            for v in routed.values.iter().take(8) {
+                if !rec.objects.contains(v) {
+                    rec.objects.push(clip(v, 128));
+                }
+            }
+        }
         // authorize request
         // (With a pre-fetch configured, the owner is only known after it, so
         // the pre-fetch makes the request-phase decision.)
@@ -410,6 +465,19 @@ impl Gateway {
             pq.push('?');
             pq.push_str(q);
         }
+        // HEAD on a GET whose answers are authorized object by object is
+        // sent upstream as a GET, so the same decision is made (a HEAD must
+        // not reveal what the GET would refuse); the body is dropped after.
+        let head_as_get = parts.method == Method::HEAD
+            && routed.op.method == Method::GET
+            && mode != Mode::Off
+            && rt.policy.is_some()
+            && routed
+                .op
+                .responses
+                .iter()
+                .any(|r| r.content.iter().any(|m| m.owned));
+        rec.head_as_get = head_as_get;
         let upstream = match self
             .forward(rt, parts, routed.api, &pq, body, rec, tls)
             .await
@@ -767,7 +835,11 @@ impl Gateway {
                 request_id: &rec.request_id,
                 client_ip: rec.client.ip(),
                 tls,
-                method: &parts.method,
+                method: if rec.head_as_get {
+                    &Method::GET
+                } else {
+                    &parts.method
+                },
             },
             body,
         )
@@ -830,7 +902,28 @@ impl Gateway {
         }
         let enforce = mode == Mode::Enforce;
         let status = head.status.as_u16();
-        let no_body = parts.method == Method::HEAD
+        // No existence oracle: on an operation whose objects are authorized
+        // one by one, the upstream's own 404 gets exactly the answer an
+        // object-level denial gets, so "not yours" and "does not exist"
+        // cannot be told apart.
+        if enforce
+            && status == 404
+            && rt.policy.is_some()
+            && routed
+                .op
+                .responses
+                .iter()
+                .any(|r| r.content.iter().any(|m| m.owned))
+        {
+            return Decision::new(
+                StatusCode::NOT_FOUND,
+                Problem::NotFound,
+                &rules::AUTHZ_OBJECT,
+                "no such object",
+            )
+            .into_response(&rec.request_id);
+        }
+        let no_body = (parts.method == Method::HEAD && !rec.head_as_get)
             || head.status == StatusCode::NO_CONTENT
             || head.status == StatusCode::NOT_MODIFIED
             || head.status.is_informational();
@@ -1010,36 +1103,100 @@ impl Gateway {
         } else {
             bytes
         };
+        rec.bytes_out = out.len() as u64;
+        rec.records = match &value {
+            serde_json::Value::Array(items) => u32::try_from(items.len()).unwrap_or(u32::MAX),
+            _ => 1,
+        };
         head.headers.remove(header::CONTENT_LENGTH);
         if let Ok(v) = HeaderValue::from_str(&out.len().to_string()) {
             head.headers.insert(header::CONTENT_LENGTH, v);
         }
+        if rec.head_as_get {
+            return Response::from_parts(head, empty());
+        }
         Response::from_parts(head, full(out))
     }
 
+    /// Whether the detector lets these subjects through.
+    fn admission(
+        &self,
+        principal: Option<&str>,
+        key_id: Option<&str>,
+        ip: Option<std::net::IpAddr>,
+    ) -> Option<Decision> {
+        let detector = self.monitor.detector.as_ref()?;
+        match detector.admit(principal, key_id, ip, SystemTime::now()) {
+            rampart_detect::Admission::Allow => None,
+            rampart_detect::Admission::Blocked(_) => Some(Decision::new(
+                StatusCode::FORBIDDEN,
+                Problem::Forbidden,
+                &rules::DETECT_BLOCKED,
+                "this client is blocked",
+            )),
+            rampart_detect::Admission::Throttled { retry_after, .. } => {
+                let mut d = Decision::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    Problem::TooManyRequests,
+                    &rules::DETECT_THROTTLED,
+                    "this client is throttled",
+                );
+                d.retry_after = Some(retry_after.as_secs().max(1));
+                Some(d)
+            }
+        }
+    }
+
     async fn record(&self, rec: &Record, status: StatusCode) {
-        let event = SecurityEvent {
-            ts: rfc3339(rec.ts),
-            request_id: rec.request_id.clone(),
-            client_ip: rec.client_ip.to_string(),
-            method: rec.method.as_str().to_string(),
-            path: rec.path.clone(),
-            api: rec.api.clone(),
-            operation: rec.operation.clone(),
-            route: rec.route.clone(),
-            mode: rec.mode.as_str(),
-            decision: rec.verdict,
-            status: status.as_u16(),
-            upstream_status: rec.upstream_status,
-            rules: rec.rules.clone(),
-            reason: rec.reason.clone(),
-            principal: rec.principal.clone(),
-            policies: rec.policies.clone(),
-            objects: rec.objects.clone(),
-            latency_ms: (rec.started.elapsed().as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0,
-        };
+        let mut event =
+            SecurityEvent::new(rec.ts, rec.request_id.clone(), rec.client_ip.to_string());
+        event.method = rec.method.as_str().to_string();
+        event.path = rec.path.clone();
+        event.api = rec.api.clone();
+        event.operation = rec.operation.clone();
+        event.route = rec.route.clone();
+        event.mode = std::borrow::Cow::Borrowed(rec.mode.as_str());
+        event.decision = rec.verdict;
+        event.status = status.as_u16();
+        event.upstream_status = rec.upstream_status;
+        event.rules = rec
+            .rules
+            .iter()
+            .map(|r| std::borrow::Cow::Borrowed(*r))
+            .collect();
+        event.reason = rec.reason.clone();
+        event.principal = rec.principal.clone();
+        event.key_id = rec.key_id.clone();
+        event.policies = rec.policies.clone();
+        event.objects = rec.objects.clone();
+        event.bytes_out = rec.bytes_out;
+        event.records = rec.records;
+        event.latency_ms = (rec.started.elapsed().as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0;
         self.metrics.observe(&event);
+        if let Some(detector) = &self.monitor.detector {
+            let obs = rampart_detect::Observation {
+                principal: event.principal.as_deref(),
+                key_id: event.key_id.as_deref(),
+                ip: Some(rec.client_ip),
+                operation: event.operation.as_deref(),
+                route: event.route.as_deref(),
+                objects: &event.objects,
+                records: event.records,
+                bytes: event.bytes_out,
+                ..rampart_detect::Observation::new(rec.ts, event.status)
+            }
+            .with_rules(&event.rules);
+            for d in detector.observe(&obs) {
+                self.metrics.detection(d.kind.as_str());
+                tracing::warn!(kind = d.kind.as_str(), subject = %d.subject, "detection");
+            }
+        }
         self.log.emit(&event).await;
+        if let Some(recorder) = &self.monitor.recorder {
+            // The ack is not awaited: the exchange does not wait for the disk.
+            // Under `overflow: backpressure`, a full queue makes this wait.
+            let _ack = recorder.record(event).await;
+        }
     }
 }
 

@@ -15,64 +15,13 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, SystemTime};
 
 use rampart_config::SecurityLogTarget;
-use serde::Serialize;
 
-/// How an exchange ended, from the security point of view.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    /// Passed every check.
-    Allowed,
-    /// Refused by Rampart.
-    Blocked,
-    /// Would have been refused, but the mode is `monitor`.
-    Flagged,
-    /// Passed, with the response changed (properties stripped).
-    Modified,
-    /// Not checked (`off` mode).
-    Unchecked,
-}
+/// How an exchange ended, from the security point of view (shared with the store).
+pub use rampart_store::Verdict;
 
-/// One exchange, as recorded.
-#[derive(Debug, Clone, Serialize)]
-pub struct SecurityEvent {
-    /// RFC 3339 UTC time the request arrived.
-    pub ts: String,
-    /// The request id (also in the response's `x-request-id`).
-    pub request_id: String,
-    /// Client address.
-    pub client_ip: String,
-    /// Method.
-    pub method: String,
-    /// Canonical path (clipped).
-    pub path: String,
-    /// API name, when routed.
-    pub api: Option<String>,
-    /// operationId, when routed.
-    pub operation: Option<String>,
-    /// Route template, when routed.
-    pub route: Option<String>,
-    /// Effective mode.
-    pub mode: &'static str,
-    /// The verdict.
-    pub decision: Verdict,
-    /// Status sent to the client.
-    pub status: u16,
-    /// Status the upstream answered, when it was called.
-    pub upstream_status: Option<u16>,
-    /// Rule ids that fired.
-    pub rules: Vec<&'static str>,
-    /// Short reason, when a rule fired.
-    pub reason: Option<String>,
-    /// The authenticated principal's id, when there is one.
-    pub principal: Option<String>,
-    /// Ids of the Cedar policies that decided.
-    pub policies: Vec<String>,
-    /// Ids of the objects the exchange touched (from the request and the response).
-    pub objects: Vec<String>,
-    /// Time from request to response head, in milliseconds.
-    pub latency_ms: f64,
-}
+/// One exchange, as recorded: the same event the audit store keeps, so the
+/// JSON line, the stored row and the metrics never disagree.
+pub use rampart_store::AuditEvent as SecurityEvent;
 
 /// Format a time as RFC 3339 UTC with milliseconds.
 pub fn rfc3339(t: SystemTime) -> String {

@@ -39,6 +39,9 @@ pub enum StartError {
     /// The upstream client could not be built.
     #[error("{0}")]
     Client(String),
+    /// The audit store could not be opened.
+    #[error("cannot open the audit store: {0}")]
+    Store(String),
 }
 
 /// A bound, ready-to-run gateway.
@@ -119,7 +122,7 @@ impl Server {
     /// between the client connection, the pipeline and the upstream
     /// connection; on a work-stealing runtime those wake-ups cost more than
     /// the whole contract check (measured: 33% fewer requests per second).
-    pub async fn run(self, shutdown: impl Future<Output = ()> + Send) {
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), StartError> {
         let Server {
             listener,
             state,
@@ -135,8 +138,18 @@ impl Server {
             state.clone(),
             stop_rx.clone(),
         ));
+        let (monitor, recorder_task) = match open_monitor(&state.load()).await {
+            Ok(m) => m,
+            Err(e) => {
+                let _ = stop_tx.send(true);
+                let _ = reloader.await;
+                writer.finish().await;
+                return Err(e);
+            }
+        };
         let max = state.load().config.config.limits.max_connections;
         let shared = Worker {
+            monitor,
             state: state.clone(),
             log,
             ids: Arc::new(RequestIds::new()),
@@ -177,12 +190,54 @@ impl Server {
         })
         .await;
         writer.finish().await;
+        if let Some(task) = recorder_task {
+            task.shutdown().await;
+        }
+        Ok(())
     }
+}
+
+/// Open the audit store and build the detector the config asks for.
+async fn open_monitor(
+    rt: &Runtime,
+) -> Result<
+    (
+        crate::pipeline::Monitor,
+        Option<rampart_store::RecorderTask>,
+    ),
+    StartError,
+> {
+    let cfg = &rt.config.config;
+    let mut monitor = crate::pipeline::Monitor::default();
+    let mut task = None;
+    match rampart_store::Store::open(&cfg.store, &rt.config.dir).await {
+        Ok(store) => {
+            let (recorder, t) = rampart_store::Recorder::start(
+                store,
+                rampart_store::RecorderOptions::from_config(&cfg.store),
+            );
+            monitor.recorder = Some(recorder);
+            task = Some(t);
+        }
+        Err(rampart_store::StoreError::Off) => {}
+        Err(e) => return Err(StartError::Store(e.to_string())),
+    }
+    if cfg.detection.enabled {
+        let mut detector = rampart_detect::Detector::new(&cfg.detection);
+        if let Some(w) = &cfg.detection.webhook {
+            let (hook, _task) = rampart_detect::Webhook::spawn(w)
+                .map_err(|e| StartError::Store(format!("detection webhook: {e}")))?;
+            detector = detector.with_alerts(hook);
+        }
+        monitor.detector = Some(std::sync::Arc::new(detector));
+    }
+    Ok((monitor, task))
 }
 
 /// What every worker thread shares.
 #[derive(Clone)]
 struct Worker {
+    monitor: crate::pipeline::Monitor,
     state: Arc<ArcSwap<Runtime>>,
     log: SecurityLog,
     ids: Arc<RequestIds>,
@@ -235,6 +290,7 @@ impl Worker {
             self.log.clone(),
             self.ids.clone(),
             self.metrics.clone(),
+            self.monitor.clone(),
         ));
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
         loop {

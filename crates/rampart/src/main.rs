@@ -71,6 +71,33 @@ enum Command {
     },
     /// Print the JSON Schema of the config file.
     ConfigSchema,
+    /// Query the audit store: the exchanges Rampart recorded, newest first.
+    Events {
+        /// The config file (its `store` section says where events are).
+        #[arg(long, short, env = "RAMPART_CONFIG")]
+        config: PathBuf,
+        /// Only events newer than this: a duration such as `15m`, `2h`, `7d`.
+        #[arg(long)]
+        since: Option<humantime::Duration>,
+        /// Only this principal.
+        #[arg(long)]
+        principal: Option<String>,
+        /// Only this client address.
+        #[arg(long)]
+        ip: Option<String>,
+        /// Only this operationId.
+        #[arg(long)]
+        operation: Option<String>,
+        /// Only this decision: allowed, blocked, flagged, modified, unchecked.
+        #[arg(long)]
+        decision: Option<String>,
+        /// At most this many events.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Make or hash API keys for `identity.api_keys_file` (keys are stored hashed).
     ApiKey {
         #[command(subcommand)]
@@ -110,6 +137,70 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { config } => Ok(check(&config)),
+        Command::Events {
+            config,
+            since,
+            principal,
+            ip,
+            operation,
+            decision,
+            limit,
+            json,
+        } => {
+            let loaded = match rampart_config::load(&config) {
+                Ok(l) => l,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return Ok(ExitCode::FAILURE);
+                }
+            };
+            let decision = match decision
+                .as_deref()
+                .map(str::parse::<rampart_store::Verdict>)
+            {
+                None => None,
+                Some(Ok(d)) => Some(d),
+                Some(Err(_)) => anyhow::bail!(
+                    "--decision must be allowed, blocked, flagged, modified or unchecked"
+                ),
+            };
+            let query = rampart_store::EventQuery {
+                since: since.map(|d| std::time::SystemTime::now() - *d),
+                principal,
+                client_ip: ip,
+                operation,
+                decision,
+                limit,
+                ..rampart_store::EventQuery::default()
+            };
+            runtime()?.block_on(async move {
+                let store = rampart_store::Store::open(&loaded.config.store, &loaded.dir)
+                    .await
+                    .context("cannot open the audit store")?;
+                let events = store
+                    .query(&query)
+                    .await
+                    .context("cannot query the audit store")?;
+                for e in &events {
+                    if json {
+                        println!("{}", serde_json::to_string(e)?);
+                    } else {
+                        println!(
+                            "{}  {:<9} {:>3}  {:<6} {:<32} {:<20} {:<15} {}",
+                            humantime::format_rfc3339_millis(e.ts),
+                            e.decision.as_str(),
+                            e.status,
+                            e.method,
+                            e.route.as_deref().unwrap_or(&e.path),
+                            e.principal.as_deref().unwrap_or("-"),
+                            e.client_ip,
+                            e.rules.join(",")
+                        );
+                    }
+                }
+                anyhow::Ok(ExitCode::SUCCESS)
+            })
+        }
         Command::ApiKey { action } => match action {
             ApiKeyAction::New { id } => {
                 let key = rampart_identity::generate_api_key();
@@ -253,7 +344,10 @@ async fn serve(config: PathBuf) -> anyhow::Result<ExitCode> {
         }
     };
     tracing::info!(listen = %server.local_addr()?, "rampart is serving");
-    server.run(rampart_gateway::shutdown_signal()).await;
+    if let Err(e) = server.run(rampart_gateway::shutdown_signal()).await {
+        eprintln!("{e}");
+        return Ok(ExitCode::FAILURE);
+    }
     if let Some((stop, task)) = admin {
         let _ = stop.send(());
         let _ = task.await;
@@ -364,6 +458,6 @@ async fn demo(
         )
     );
     println!("Press Ctrl-C to stop.");
-    server.run(rampart_gateway::shutdown_signal()).await;
+    server.run(rampart_gateway::shutdown_signal()).await?;
     Ok(ExitCode::SUCCESS)
 }

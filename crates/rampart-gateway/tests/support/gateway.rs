@@ -85,9 +85,14 @@ impl GatewayBuilder {
             rampart_gateway::Server::with_listener(runtime, listener, &config_path).unwrap();
         let addr = server.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(server.run(async {
+        let run = server.run(async {
             let _ = stopped.await;
-        }));
+        });
+        let task = tokio::spawn(async move {
+            if let Err(e) = run.await {
+                panic!("the gateway failed to run: {e}");
+            }
+        });
         Gateway {
             addr,
             certificate,
