@@ -47,7 +47,25 @@ pub use types::*;
 /// The published JSON Schema of the configuration (what
 /// `docs/config.schema.json` holds), generated from the structs.
 pub fn json_schema() -> serde_json::Value {
-    schemars::schema_for!(Config).to_value()
+    sorted(schemars::schema_for!(Config).to_value())
+}
+
+/// The same value with every object's keys in sorted order. serde_json keeps
+/// insertion order when any crate in the build enables its `preserve_order`
+/// feature, so without this the published schema (and the reference
+/// rendered from it) would depend on which crates were compiled together.
+fn sorted(v: serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(m) => {
+            let mut entries: Vec<(String, serde_json::Value)> = m.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            serde_json::Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+        }
+        serde_json::Value::Array(a) => {
+            serde_json::Value::Array(a.into_iter().map(sorted).collect())
+        }
+        other => other,
+    }
 }
 
 #[cfg(test)]
