@@ -148,6 +148,15 @@ pub struct ResourceRef {
 }
 
 impl Operation {
+    /// Whether any declared response of this operation holds objects with
+    /// ownership annotations, i.e. whether its answers are authorized object
+    /// by object.
+    pub fn has_owned_responses(&self) -> bool {
+        self.responses
+            .iter()
+            .any(|r| r.content.iter().any(|m| m.owned))
+    }
+
     /// The raw value of a path or query parameter in this request.
     pub fn param_value<'v>(
         &self,

@@ -472,11 +472,7 @@ impl Gateway {
             && routed.op.method == Method::GET
             && mode != Mode::Off
             && rt.policy.is_some()
-            && routed
-                .op
-                .responses
-                .iter()
-                .any(|r| r.content.iter().any(|m| m.owned));
+            && routed.op.has_owned_responses();
         rec.head_as_get = head_as_get;
         let upstream = match self
             .forward(rt, parts, routed.api, &pq, body, rec, tls)
@@ -906,15 +902,7 @@ impl Gateway {
         // one by one, the upstream's own 404 gets exactly the answer an
         // object-level denial gets, so "not yours" and "does not exist"
         // cannot be told apart.
-        if enforce
-            && status == 404
-            && rt.policy.is_some()
-            && routed
-                .op
-                .responses
-                .iter()
-                .any(|r| r.content.iter().any(|m| m.owned))
-        {
+        if enforce && status == 404 && rt.policy.is_some() && routed.op.has_owned_responses() {
             return Decision::new(
                 StatusCode::NOT_FOUND,
                 Problem::NotFound,
