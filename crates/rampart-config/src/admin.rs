@@ -22,6 +22,12 @@ pub struct AdminConfig {
     /// File holding the admin bearer token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_file: Option<PathBuf>,
+    /// Mark the dashboard's session cookie `Secure` (and `__Host-`
+    /// prefixed). Set it when operators reach the admin listener through a
+    /// TLS-terminating proxy; browsers then never send the cookie over
+    /// plain HTTP.
+    #[serde(default)]
+    pub secure_cookie: bool,
 }
 
 fn default_admin_listen() -> SocketAddr {

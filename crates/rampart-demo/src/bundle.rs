@@ -86,6 +86,23 @@ fn write(
 }
 
 /// Write a secret readable by its owner only.
+/// Add an admin listener to the config at `config_path`: `listen` for its
+/// address, and `token` written beside the config (mode 0600) as
+/// `admin.token`. The demo opens onto the dashboard this serves.
+pub fn write_admin(config_path: &Path, listen: SocketAddr, token: &str) -> io::Result<()> {
+    let dir = config_path.parent().unwrap_or(Path::new("."));
+    write_private(&dir.join("admin.token"), token)?;
+    let mut text = std::fs::read_to_string(config_path)?;
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(&format!(
+        "admin:\n  listen: {}\n  token_file: ./admin.token\n",
+        yaml_quote(&listen.to_string())
+    ));
+    std::fs::write(config_path, text)
+}
+
 fn write_private(path: &Path, text: &str) -> io::Result<()> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;

@@ -21,7 +21,7 @@ pub mod sample_api;
 pub mod tokens;
 pub mod walkthrough;
 
-pub use bundle::{write_bench_bundle, write_bundle};
+pub use bundle::{write_admin, write_bench_bundle, write_bundle};
 
 /// The bundled OpenAPI 3.1 contract of the riders API: what the leaky sample
 /// API is meant to expose, strict enough for the gateway to enforce.

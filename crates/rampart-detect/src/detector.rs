@@ -135,7 +135,13 @@ pub struct Detector {
     /// Per throttled subject: (minute, requests in it).
     throttled: Mutex<HashMap<u64, (u32, u32)>>,
     detections: [AtomicU64; DetectionKind::COUNT],
+    /// The latest detections, newest last, for operators (the admin API).
+    /// Detections are rare, so a lock here costs nothing on the request path.
+    recent: Mutex<std::collections::VecDeque<Detection>>,
 }
+
+/// Detections kept for [`Detector::recent`].
+const RECENT_DETECTIONS: usize = 500;
 
 fn threshold(n: impl Into<f64>) -> f64 {
     let n = n.into();
@@ -204,6 +210,7 @@ impl Detector {
             alerts: None,
             throttled: Mutex::new(HashMap::new()),
             detections: Default::default(),
+            recent: Mutex::new(std::collections::VecDeque::new()),
         }
     }
 
@@ -343,6 +350,13 @@ impl Detector {
 
     fn enact(&self, d: &Detection) {
         self.detections[d.kind.index()].fetch_add(1, Ordering::Relaxed);
+        {
+            let mut recent = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
+            if recent.len() == RECENT_DETECTIONS {
+                recent.pop_front();
+            }
+            recent.push_back(d.clone());
+        }
         tracing::warn!(
             kind = d.kind.as_str(),
             subject = %d.subject,
@@ -457,6 +471,12 @@ impl Detector {
     /// Blocks and throttles in force at `now`.
     pub fn blocks(&self, now: SystemTime) -> Vec<Block> {
         self.blocklist.list(now)
+    }
+
+    /// The latest detections (at most 500), newest first.
+    pub fn recent(&self) -> Vec<Detection> {
+        let recent = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
+        recent.iter().rev().cloned().collect()
     }
 
     /// Counters for metrics. Walks every table: call it at scrape time,

@@ -12,6 +12,7 @@
 
 pub mod authz;
 pub mod body;
+pub mod control;
 pub mod decision;
 pub mod headers;
 pub mod metrics;
@@ -23,6 +24,7 @@ pub mod server;
 pub mod tls;
 pub mod upstream;
 
+pub use control::{Control, LiveFeed, ModeOverrides};
 pub use pipeline::Gateway;
 pub use runtime::{Runtime, RuntimeError, RuntimeErrors};
 pub use server::{Server, StartError, shutdown_signal};

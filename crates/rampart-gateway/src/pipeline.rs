@@ -55,6 +55,10 @@ pub struct Monitor {
     pub recorder: Option<rampart_store::Recorder>,
     /// The detection engine.
     pub detector: Option<Arc<rampart_detect::Detector>>,
+    /// Operation modes an operator switched at run time.
+    pub overrides: Arc<crate::control::ModeOverrides>,
+    /// Recorded exchanges, live, for the dashboard.
+    pub live: crate::control::LiveFeed,
 }
 
 /// Cheap, unique request ids: a random per-process prefix and a counter.
@@ -330,7 +334,11 @@ impl Gateway {
                 return self.pass_through(rt, parts, body, rec, tls).await;
             }
         };
-        let mode = routed.api.mode_of(routed.op);
+        let mode = self
+            .monitor
+            .overrides
+            .get(&routed.api.name, &routed.op.id)
+            .unwrap_or_else(|| routed.api.mode_of(routed.op));
         rec.mode = mode;
         rec.api = Some(routed.api.name.clone());
         rec.operation = Some(routed.op.id.clone());
@@ -1180,6 +1188,9 @@ impl Gateway {
             }
         }
         self.log.emit(&event).await;
+        if self.monitor.live.wanted() {
+            self.monitor.live.publish(event.clone());
+        }
         if let Some(recorder) = &self.monitor.recorder {
             // The ack is not awaited: the exchange does not wait for the disk.
             // Under `overflow: backpressure`, a full queue makes this wait.

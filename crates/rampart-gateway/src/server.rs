@@ -53,6 +53,11 @@ pub struct Server {
     config_path: PathBuf,
     workers: usize,
     metrics: Arc<crate::metrics::Metrics>,
+    monitor: crate::pipeline::Monitor,
+    recorder_task: Option<rampart_store::RecorderTask>,
+    prepared: bool,
+    reload_tx: tokio::sync::mpsc::Sender<crate::control::ReloadRequest>,
+    reload_rx: tokio::sync::mpsc::Receiver<crate::control::ReloadRequest>,
 }
 
 /// How long in-flight exchanges get to finish after shutdown is asked for.
@@ -70,7 +75,33 @@ impl Server {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| StartError::Bind { addr, source })?;
-        Server::with_listener(runtime, listener, config_path)
+        let mut server = Server::with_listener(runtime, listener, config_path)?;
+        server.prepare().await?;
+        Ok(server)
+    }
+
+    /// Open the audit store and start the detector the config asks for.
+    /// [`Server::bind`] does this; after [`Server::with_listener`], call it
+    /// before [`Server::control`] so the admin API sees them ([`Server::run`]
+    /// does it too, when nobody did).
+    pub async fn prepare(&mut self) -> Result<(), StartError> {
+        if self.prepared {
+            return Ok(());
+        }
+        let rt = self.state.load_full();
+        self.recorder_task = open_monitor(&rt, &mut self.monitor).await?;
+        self.prepared = true;
+        Ok(())
+    }
+
+    /// The handle the admin API steers this gateway through.
+    pub fn control(&self) -> crate::control::Control {
+        crate::control::Control {
+            state: self.state.clone(),
+            metrics: self.metrics.clone(),
+            monitor: self.monitor.clone(),
+            reload: self.reload_tx.clone(),
+        }
     }
 
     /// Serve `runtime` on an already-bound listener.
@@ -86,6 +117,7 @@ impl Server {
         let (log, writer) = SecurityLog::start(&cfg.config.log.security, |p| cfg.resolve(p))
             .map_err(StartError::Log)?;
         let state = Arc::new(ArcSwap::from_pointee(runtime));
+        let (reload_tx, reload_rx) = tokio::sync::mpsc::channel(4);
         Ok(Server {
             listener,
             state,
@@ -94,6 +126,11 @@ impl Server {
             config_path: config_path.to_path_buf(),
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
             metrics: Arc::new(crate::metrics::Metrics::new()),
+            monitor: crate::pipeline::Monitor::default(),
+            recorder_task: None,
+            prepared: false,
+            reload_tx,
+            reload_rx,
         })
     }
 
@@ -125,7 +162,14 @@ impl Server {
     /// work-stealing runtime under wrk: scheduler switches and wake-up locks
     /// were 26% of samples. The throughput gain of this change alone was
     /// not isolated from noise on the 2-core machine.)
-    pub async fn run(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), StartError> {
+    pub async fn run(
+        mut self,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<(), StartError> {
+        if let Err(e) = self.prepare().await {
+            self.writer.finish().await;
+            return Err(e);
+        }
         let Server {
             listener,
             state,
@@ -134,22 +178,18 @@ impl Server {
             config_path,
             workers,
             metrics,
+            monitor,
+            recorder_task,
+            reload_rx,
+            ..
         } = self;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let reloader = tokio::spawn(crate::reload::watch(
             config_path,
             state.clone(),
             stop_rx.clone(),
+            reload_rx,
         ));
-        let (monitor, recorder_task) = match open_monitor(&state.load()).await {
-            Ok(m) => m,
-            Err(e) => {
-                let _ = stop_tx.send(true);
-                let _ = reloader.await;
-                writer.finish().await;
-                return Err(e);
-            }
-        };
         let max = state.load().config.config.limits.max_connections;
         let shared = Worker {
             monitor,
@@ -200,18 +240,13 @@ impl Server {
     }
 }
 
-/// Open the audit store and build the detector the config asks for.
+/// Open the audit store and build the detector the config asks for, into
+/// `monitor`; returns the store's writer task.
 async fn open_monitor(
     rt: &Runtime,
-) -> Result<
-    (
-        crate::pipeline::Monitor,
-        Option<rampart_store::RecorderTask>,
-    ),
-    StartError,
-> {
+    monitor: &mut crate::pipeline::Monitor,
+) -> Result<Option<rampart_store::RecorderTask>, StartError> {
     let cfg = &rt.config.config;
-    let mut monitor = crate::pipeline::Monitor::default();
     let mut task = None;
     match rampart_store::Store::open(&cfg.store, &rt.config.dir).await {
         Ok(store) => {
@@ -234,7 +269,7 @@ async fn open_monitor(
         }
         monitor.detector = Some(std::sync::Arc::new(detector));
     }
-    Ok((monitor, task))
+    Ok(task)
 }
 
 /// What every worker thread shares.

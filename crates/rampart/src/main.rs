@@ -65,6 +65,9 @@ enum Command {
         /// Where the leaky sample API listens.
         #[arg(long, default_value = "127.0.0.1:3080")]
         upstream_listen: SocketAddr,
+        /// Where the admin API and dashboard listen.
+        #[arg(long, default_value = "127.0.0.1:9090")]
+        admin_listen: SocketAddr,
         /// Directory for the demo's spec, config and security log (default: a new directory under the system temp dir).
         #[arg(long)]
         dir: Option<PathBuf>,
@@ -262,10 +265,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo {
             listen,
             upstream_listen,
+            admin_listen,
             dir,
         } => {
             init_tracing("warn", false);
-            runtime()?.block_on(demo(listen, upstream_listen, dir))
+            runtime()?.block_on(demo(listen, upstream_listen, admin_listen, dir))
         }
     }
 }
@@ -348,7 +352,7 @@ async fn serve(config: PathBuf) -> anyhow::Result<ExitCode> {
         eprintln!("{e}");
         return Ok(ExitCode::FAILURE);
     }
-    if let Some((stop, task)) = admin {
+    if let Some((_, stop, task)) = admin {
         let _ = stop.send(());
         let _ = task.await;
     }
@@ -356,6 +360,7 @@ async fn serve(config: PathBuf) -> anyhow::Result<ExitCode> {
 }
 
 type AdminHandle = (
+    SocketAddr,
     tokio::sync::oneshot::Sender<()>,
     tokio::task::JoinHandle<std::io::Result<()>>,
 );
@@ -389,18 +394,21 @@ async fn start_admin(server: &rampart_gateway::Server) -> anyhow::Result<Option<
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .with_context(|| format!("cannot listen on {} for the admin API", cfg.listen))?;
-    tracing::info!(listen = %listener.local_addr()?, "admin API is serving");
-    let admin = rampart_admin::Admin::new(state.clone(), server.metrics(), token);
+    let addr = listener.local_addr()?;
+    tracing::info!(listen = %addr, "admin API is serving");
+    let admin =
+        rampart_admin::Admin::new(server.control(), token).with_secure_cookie(cfg.secure_cookie);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(admin.serve(listener, async move {
         let _ = stopped.await;
     }));
-    Ok(Some((stop, task)))
+    Ok(Some((addr, stop, task)))
 }
 
 async fn demo(
     listen: SocketAddr,
     upstream_listen: SocketAddr,
+    admin_listen: SocketAddr,
     dir: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
     let dir = match dir {
@@ -429,6 +437,9 @@ async fn demo(
         &secret,
     )
     .with_context(|| format!("cannot write the demo files to {}", dir.display()))?;
+    let admin_token = rampart_demo::tokens::new_secret().map_err(anyhow::Error::msg)?;
+    rampart_demo::write_admin(&config, admin_listen, &admin_token)
+        .with_context(|| format!("cannot write the demo's admin token to {}", dir.display()))?;
     let gateway = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| {
@@ -439,8 +450,14 @@ async fn demo(
     let runtime = tokio::task::spawn_blocking(move || rampart_gateway::Runtime::load(&cfg_path))
         .await?
         .map_err(|e| anyhow::anyhow!("the bundled demo config does not load:\n{e}"))?;
-    let server = rampart_gateway::Server::with_listener(runtime, gateway, &config)?;
+    let mut server = rampart_gateway::Server::with_listener(runtime, gateway, &config)?;
+    server.prepare().await?;
+    let Some((admin_addr, admin_stop, admin_task)) = start_admin(&server).await? else {
+        anyhow::bail!("the demo config has no admin section");
+    };
     println!("Rampart demo");
+    println!("  dashboard:                  http://{admin_addr}/");
+    println!("  dashboard token:            {admin_token}");
     println!("  leaky sample API (direct):  {upstream_url}");
     println!("  through Rampart:            http://{gateway_addr}");
     println!("  config:                     {}", config.display());
@@ -459,5 +476,7 @@ async fn demo(
     );
     println!("Press Ctrl-C to stop.");
     server.run(rampart_gateway::shutdown_signal()).await?;
+    let _ = admin_stop.send(());
+    let _ = admin_task.await;
     Ok(ExitCode::SUCCESS)
 }

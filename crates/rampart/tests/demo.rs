@@ -46,9 +46,13 @@ fn every_printed_curl_command_behaves_as_printed() {
         "127.0.0.1:0",
         "--upstream-listen",
         "127.0.0.1:0",
+        "--admin-listen",
+        "127.0.0.1:0",
         "--dir",
         dir.path().to_str().unwrap(),
     ]);
+    let dashboard = url_after(&demo.stdout_line("dashboard:"), "dashboard:");
+    let admin_token = url_after(&demo.stdout_line("dashboard token:"), "token:");
     let upstream = url_after(&demo.stdout_line("leaky sample API (direct):"), "(direct):");
     let gateway = url_after(&demo.stdout_line("through Rampart:"), "through Rampart:");
     let mut exports = String::new();
@@ -109,6 +113,33 @@ fn every_printed_curl_command_behaves_as_printed() {
             step.title
         );
     }
+    // The demo opens onto the dashboard: the printed URL and token work, and
+    // the tour's traffic shows there (the login page needs no token).
+    let admin = |path: &str, token: Option<&str>| {
+        let mut cmd = Command::new("curl");
+        cmd.args(["-s", "-o", "/dev/null", "-w", "%{http_code}"]);
+        if let Some(t) = token {
+            cmd.args(["-H", &format!("authorization: Bearer {t}")]);
+        }
+        let out = cmd.arg(format!("{dashboard}{path}")).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert_eq!(admin("login", None), "200");
+    assert_eq!(admin("api/v1/status", None), "401");
+    assert_eq!(admin("api/v1/status", Some(&admin_token)), "200");
+    let ops = Command::new("curl")
+        .args(["-s", "-H", &format!("authorization: Bearer {admin_token}")])
+        .arg(format!("{dashboard}api/v1/operations"))
+        .output()
+        .unwrap();
+    let ops: serde_json::Value = serde_json::from_slice(&ops.stdout).unwrap();
+    let seen: u64 = ops["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["traffic"]["requests"].as_u64().unwrap())
+        .sum();
+    assert!(seen >= 8, "the tour's exchanges show per operation: {ops}");
     assert!(demo.stop().success());
     let log = std::fs::read_to_string(dir.path().join("security.log")).unwrap();
     assert!(
