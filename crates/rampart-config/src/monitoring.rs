@@ -54,6 +54,11 @@ pub struct StoreConfig {
     pub queue_capacity: usize,
     /// What happens when the sink is slower than traffic and the queue is full.
     pub overflow: Overflow,
+    /// Hold each response until its event is durable (committed or
+    /// fsync'd), and answer 503 instead when the store cannot take it: no
+    /// client ever gets an answer the audit trail does not hold. Costs up
+    /// to `batch_max_delay_ms` of latency per exchange; off by default.
+    pub commit_before_response: bool,
 }
 
 impl Default for StoreConfig {
@@ -69,6 +74,7 @@ impl Default for StoreConfig {
             batch_max_delay_ms: 20,
             queue_capacity: 65_536,
             overflow: Overflow::Backpressure,
+            commit_before_response: false,
         }
     }
 }

@@ -328,6 +328,12 @@ fn check_store(config: &Config, report: &mut Report<'_>) {
             ),
         );
     }
+    if store.commit_before_response && store.sink == StoreSink::Off {
+        report.error(
+            "store.commit_before_response",
+            "needs a store: with store.sink off there is nothing to commit to",
+        );
+    }
     match store.sink {
         StoreSink::Sqlite if store.sqlite.path.as_os_str().is_empty() => {
             report.error("store.sqlite.path", "must be the path of a database file");

@@ -73,6 +73,7 @@ rules! {
     LIMIT_RATE = ("limit.rate", "API4:2023", "A rate limit is exhausted");
     DETECT_BLOCKED = ("detect.blocked", "API4:2023", "Behavioural detection blocked this client (scraping, enumeration, BOLA probing, credential stuffing)");
     DETECT_THROTTLED = ("detect.throttled", "API4:2023", "Behavioural detection throttles this client");
+    STORE_UNAVAILABLE = ("store.unavailable", "API8:2023", "The audit store could not record the exchange and the config requires a record before answering");
     LIMIT_UNAVAILABLE = ("limit.unavailable", "API4:2023", "The shared rate-limit store is unreachable and the config fails closed");
     AUTHN_MISSING = ("identity.missing", "API2:2023", "The operation requires credentials and none were sent");
     AUTHN_INVALID = ("identity.invalid", "API2:2023", "The credentials were refused");

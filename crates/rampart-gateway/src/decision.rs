@@ -57,6 +57,9 @@ pub enum Problem {
     TooManyRequests,
     /// The shared rate-limit store is unreachable (fail closed).
     LimitUnavailable,
+    /// The audit store could not record the exchange, and the config
+    /// requires a record before any answer.
+    AuditUnavailable,
 }
 
 impl Problem {
@@ -78,6 +81,7 @@ impl Problem {
             Problem::IdentityUnavailable => "identity-unavailable",
             Problem::TooManyRequests => "too-many-requests",
             Problem::LimitUnavailable => "rate-limit-unavailable",
+            Problem::AuditUnavailable => "audit-unavailable",
         }
     }
 
@@ -99,6 +103,7 @@ impl Problem {
             Problem::IdentityUnavailable => "Identity provider unavailable",
             Problem::TooManyRequests => "Too many requests",
             Problem::LimitUnavailable => "Rate limiting unavailable",
+            Problem::AuditUnavailable => "Audit store unavailable",
         }
     }
 }

@@ -59,6 +59,9 @@ pub struct Monitor {
     pub overrides: Arc<crate::control::ModeOverrides>,
     /// Recorded exchanges, live, for the dashboard.
     pub live: crate::control::LiveFeed,
+    /// Hold each answer until its event is durable
+    /// (`store.commit_before_response`; fixed at start, like the store).
+    pub commit_before_response: bool,
 }
 
 /// Cheap, unique request ids: a random per-process prefix and a counter.
@@ -280,7 +283,21 @@ impl Gateway {
         if let Some(h) = &rec.rate_headers {
             h.apply(resp.headers_mut());
         }
-        self.record(&rec, resp.status()).await;
+        if !self.record(&rec, resp.status()).await {
+            // `store.commit_before_response`: no answer leaves without its
+            // record. The event already written says what the gateway
+            // decided; the client gets a 503 instead of that answer.
+            let d = Decision::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                Problem::AuditUnavailable,
+                &rules::STORE_UNAVAILABLE,
+                "the exchange could not be recorded; try again",
+            );
+            resp = d.into_response(&rec.request_id);
+            if let Ok(v) = HeaderValue::from_str(&rec.request_id) {
+                resp.headers_mut().insert("x-request-id", v);
+            }
+        }
         resp
     }
 
@@ -1143,7 +1160,10 @@ impl Gateway {
         }
     }
 
-    async fn record(&self, rec: &Record, status: StatusCode) {
+    /// Record the exchange everywhere it goes. Returns `false` only when the
+    /// config requires the event to be durable before the answer
+    /// (`store.commit_before_response`) and the store could not make it so.
+    async fn record(&self, rec: &Record, status: StatusCode) -> bool {
         let mut event =
             SecurityEvent::new(rec.ts, rec.request_id.clone(), rec.client_ip.to_string());
         event.method = rec.method.as_str().to_string();
@@ -1191,10 +1211,21 @@ impl Gateway {
         if self.monitor.live.wanted() {
             self.monitor.live.publish(event.clone());
         }
-        if let Some(recorder) = &self.monitor.recorder {
-            // The ack is not awaited: the exchange does not wait for the disk.
-            // Under `overflow: backpressure`, a full queue makes this wait.
-            let _ack = recorder.record(event).await;
+        let Some(recorder) = &self.monitor.recorder else {
+            return true;
+        };
+        // Under `overflow: backpressure`, a full queue makes this wait.
+        let ack = recorder.record(event).await;
+        if !self.monitor.commit_before_response {
+            // The exchange does not wait for the disk.
+            return true;
+        }
+        match ack.committed().await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::error!(error = %e, request_id = %rec.request_id, "the audit store could not record an exchange; answering 503 (store.commit_before_response)");
+                false
+            }
         }
     }
 }

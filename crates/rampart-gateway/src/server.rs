@@ -255,6 +255,7 @@ async fn open_monitor(
                 rampart_store::RecorderOptions::from_config(&cfg.store),
             );
             monitor.recorder = Some(recorder);
+            monitor.commit_before_response = cfg.store.commit_before_response;
             task = Some(t);
         }
         Err(rampart_store::StoreError::Off) => {}

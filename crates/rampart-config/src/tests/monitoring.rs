@@ -101,3 +101,13 @@ detection:
         assert!(message.starts_with(want), "{message} !~ {want}");
     }
 }
+
+#[test]
+fn commit_before_response_needs_a_store() {
+    let text = format!("{API}store:\n  sink: off\n  commit_before_response: true\n");
+    let (line, _, message) = single_error(&text);
+    assert_eq!(line, Some(4));
+    assert!(message.contains("nothing to commit to"), "{message}");
+    let on = format!("{API}store:\n  commit_before_response: true\n");
+    assert!(load_ok(&on).config.store.commit_before_response);
+}
