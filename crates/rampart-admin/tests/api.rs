@@ -558,3 +558,111 @@ async fn reports_run_in_place_or_uploaded() {
         .unwrap();
     assert_eq!(r.status(), 413);
 }
+
+/// The value of a metric line `name{labels} value` in an exposition.
+fn metric(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_show_store_lag_limiter_and_upstream_health() {
+    let stack = Stack::start("").await;
+    assert_eq!(
+        stack.get_as("/api/riders/4", Some(Persona::Member)).await,
+        200
+    );
+    let text = stack
+        .admin_get("/metrics")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        metric(&text, "rampart_upstream_up{api=\"riders\"}"),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        metric(
+            &text,
+            "rampart_upstream_consecutive_failures{api=\"riders\"}"
+        ),
+        Some(0.0)
+    );
+    assert!(
+        metric(
+            &text,
+            "rampart_upstream_last_success_timestamp_seconds{api=\"riders\"}"
+        )
+        .unwrap()
+            > 1.7e9
+    );
+    assert!(
+        metric(&text, "rampart_store_lag_seconds").is_some(),
+        "{text}"
+    );
+    assert!(metric(&text, "rampart_store_queue_depth").is_some());
+    assert!(
+        metric(&text, "rampart_limiter_checks_total").is_some(),
+        "{text}"
+    );
+    assert!(metric(&text, "rampart_detector_tracked_subjects").unwrap() >= 1.0);
+    // Point the API at a closed port: the upstream goes down, and the
+    // health survives the reload that did it.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let text = std::fs::read_to_string(&stack.config).unwrap();
+    std::fs::write(
+        &stack.config,
+        text.replace(&stack.upstream, &format!("http://{closed}")),
+    )
+    .unwrap();
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/v1/reload", stack.admin))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    for _ in 0..2 {
+        assert_eq!(
+            stack.get_as("/api/riders/4", Some(Persona::Member)).await,
+            502
+        );
+    }
+    let text = stack
+        .admin_get("/metrics")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        metric(&text, "rampart_upstream_up{api=\"riders\"}"),
+        Some(0.0),
+        "{text}"
+    );
+    assert_eq!(
+        metric(
+            &text,
+            "rampart_upstream_consecutive_failures{api=\"riders\"}"
+        ),
+        Some(2.0)
+    );
+    assert!(
+        metric(
+            &text,
+            "rampart_upstream_last_success_timestamp_seconds{api=\"riders\"}"
+        )
+        .unwrap()
+            > 1.7e9
+    );
+}

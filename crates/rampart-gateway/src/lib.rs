@@ -21,6 +21,7 @@ pub mod reload;
 pub mod runtime;
 pub mod seclog;
 pub mod server;
+pub mod status_metrics;
 pub mod tls;
 pub mod upstream;
 

@@ -873,7 +873,13 @@ impl Gateway {
             )
         })?;
         let timeout = Duration::from_millis(rt.config.config.limits.upstream_timeout_ms);
-        match tokio::time::timeout(timeout, self.client.request(req)).await {
+        let answer = tokio::time::timeout(timeout, self.client.request(req)).await;
+        match &answer {
+            Ok(Ok(_)) => api.health.answered(),
+            Ok(Err(e)) if is_body_limit(e) => {}
+            _ => api.health.failed(),
+        }
+        match answer {
             Ok(Ok(resp)) => {
                 rec.upstream_status = Some(resp.status().as_u16());
                 Ok(resp)

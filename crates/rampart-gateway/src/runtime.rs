@@ -68,6 +68,8 @@ pub struct Api {
     op_modes: HashMap<String, Mode>,
     /// Write operation id -> the GET whose answer names the object's owner.
     pub prefetch: HashMap<String, String>,
+    /// How the upstream has been answering (kept across reloads).
+    pub health: Arc<crate::upstream::UpstreamHealth>,
 }
 
 impl Api {
@@ -290,6 +292,10 @@ impl Runtime {
                     }
                 }
             }
+            let health = previous
+                .and_then(|p| p.apis.iter().find(|a| a.name == api_cfg.name))
+                .map(|a| a.health.clone())
+                .unwrap_or_default();
             apis.push(Api {
                 name: api_cfg.name.clone(),
                 contract,
@@ -297,6 +303,7 @@ impl Runtime {
                 mode,
                 op_modes,
                 prefetch,
+                health,
             });
         }
         let tls = match &cfg.tls {

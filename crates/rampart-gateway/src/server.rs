@@ -90,6 +90,10 @@ impl Server {
         }
         let rt = self.state.load_full();
         self.recorder_task = open_monitor(&rt, &mut self.monitor).await?;
+        let collector =
+            crate::status_metrics::StatusCollector::new(self.state.clone(), self.monitor.clone());
+        self.metrics
+            .register(|r| r.register_collector(Box::new(collector)));
         self.prepared = true;
         Ok(())
     }

@@ -134,3 +134,73 @@ pub fn strip_hop_by_hop(h: &mut HeaderMap) {
         h.remove(n.as_str());
     }
 }
+
+/// How an API's upstream has been answering, for the `rampart_upstream_*`
+/// metrics and the admin status. Kept across reloads (by API name) so a
+/// reload does not make a failing upstream look healthy.
+#[derive(Debug, Default)]
+pub struct UpstreamHealth {
+    consecutive_failures: std::sync::atomic::AtomicU64,
+    failures: std::sync::atomic::AtomicU64,
+    successes: std::sync::atomic::AtomicU64,
+    last_success_ms: std::sync::atomic::AtomicU64,
+    last_failure_ms: std::sync::atomic::AtomicU64,
+}
+
+/// A snapshot of [`UpstreamHealth`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct HealthSnapshot {
+    /// Failures in a row (0 after any answer).
+    pub consecutive_failures: u64,
+    /// Connection failures and timeouts so far.
+    pub failures: u64,
+    /// Answers so far (any status).
+    pub successes: u64,
+    /// Last answer (Unix milliseconds; 0 if none).
+    pub last_success_ms: u64,
+    /// Last failure (Unix milliseconds; 0 if none).
+    pub last_failure_ms: u64,
+}
+
+impl HealthSnapshot {
+    /// Up unless the last exchange failed to get an answer.
+    pub fn up(&self) -> bool {
+        self.consecutive_failures == 0
+    }
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+impl UpstreamHealth {
+    /// The upstream answered (whatever the status).
+    pub fn answered(&self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.consecutive_failures.store(0, Relaxed);
+        self.successes.fetch_add(1, Relaxed);
+        self.last_success_ms.store(now_ms(), Relaxed);
+    }
+
+    /// The upstream could not be reached or did not answer in time.
+    pub fn failed(&self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.consecutive_failures.fetch_add(1, Relaxed);
+        self.failures.fetch_add(1, Relaxed);
+        self.last_failure_ms.store(now_ms(), Relaxed);
+    }
+
+    /// The counters now.
+    pub fn snapshot(&self) -> HealthSnapshot {
+        use std::sync::atomic::Ordering::Relaxed;
+        HealthSnapshot {
+            consecutive_failures: self.consecutive_failures.load(Relaxed),
+            failures: self.failures.load(Relaxed),
+            successes: self.successes.load(Relaxed),
+            last_success_ms: self.last_success_ms.load(Relaxed),
+            last_failure_ms: self.last_failure_ms.load(Relaxed),
+        }
+    }
+}
