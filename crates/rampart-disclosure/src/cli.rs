@@ -1,0 +1,1 @@
+//! `rampart disclosures ...` (placeholder replaced below).
