@@ -116,6 +116,26 @@ impl IntakeResponse {
         .no_store()
     }
 
+    /// The response as an `http` response, ready for hyper or axum (the
+    /// caller wraps the bytes in its body type).
+    pub fn into_http(self) -> http::Response<bytes::Bytes> {
+        let mut response = http::Response::new(bytes::Bytes::from(self.body));
+        *response.status_mut() = self.status;
+        let headers = response.headers_mut();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static(self.content_type),
+        );
+        for (name, value) in self.headers {
+            // Values are ours (numbers, fixed strings, base64url paths);
+            // one that is somehow not a valid header is dropped, not sent.
+            if let Ok(value) = http::HeaderValue::try_from(value) {
+                headers.append(name, value);
+            }
+        }
+        response
+    }
+
     /// The first value of header `name`, if set.
     pub fn header_value(&self, name: &str) -> Option<&str> {
         self.headers

@@ -460,10 +460,10 @@ impl Tracker {
     }
 
     /// Reminders due at `now_ms` and not yet claimed: for each open
-    /// report, one per entry of `remind_before_days` once its time has come
-    /// (a report filed late gets only those still ahead of it... and the
-    /// ones already passed, once each), plus an overdue notice (0) past the
-    /// deadline.
+    /// report, one per entry of `remind_before_days` whose time has come,
+    /// plus an overdue notice (0) past the deadline. A reminder whose time
+    /// passed while no task ran is still due (once): a late reminder beats
+    /// a silent one.
     pub async fn due_reminders(
         &self,
         now_ms: i64,

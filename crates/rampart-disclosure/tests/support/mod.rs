@@ -79,14 +79,7 @@ async fn handle(
             body: &buf,
         })
         .await;
-    let mut response = axum::response::Response::new(axum::body::Body::from(answer.body));
-    *response.status_mut() = answer.status;
-    let headers = response.headers_mut();
-    headers.insert("content-type", answer.content_type.parse().unwrap());
-    for (name, value) in answer.headers {
-        headers.append(name, value.parse().unwrap());
-    }
-    response
+    answer.into_http().map(axum::body::Body::from)
 }
 
 trait IntoResponse_ {
