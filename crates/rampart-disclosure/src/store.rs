@@ -519,17 +519,6 @@ impl Tracker {
         Ok(n == 1)
     }
 
-    /// Runs raw SQL against the tracker's database: for tests that prove
-    /// the history refuses changes. Not for application code.
-    #[doc(hidden)]
-    pub async fn execute_raw(&self, sql: &str) -> Result<u64, DisclosureError> {
-        let sql = sql.to_owned();
-        let n = on_pool!(self, pool => {
-            sqlx::query(sqlx::AssertSqlSafe(sql)).execute(pool).await?.rows_affected()
-        });
-        Ok(n)
-    }
-
     /// Closes the connections.
     pub async fn close(&self) {
         on_pool!(self, pool => pool.close().await)

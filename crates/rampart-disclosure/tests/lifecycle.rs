@@ -310,18 +310,20 @@ async fn a_report_goes_from_intake_to_disclosure_with_every_step_seen_and_signed
             .all(|w| w[0].at_ms <= w[1].at_ms && w[0].seq < w[1].seq)
     );
     assert!(history.windows(2).all(|w| w[0].to == w[1].from.unwrap()));
-    let update = desk
-        .tracker()
-        .execute_raw("UPDATE disclosure_history SET actor = 'mallory'")
+    let db = dir.path().join("rampart-disclosures.db");
+    let update = support::sqlite_exec(&db, "UPDATE disclosure_history SET actor = 'mallory'")
         .await
         .unwrap_err();
-    assert!(update.to_string().contains("append-only"), "{update}");
-    let delete = desk
-        .tracker()
-        .execute_raw("DELETE FROM disclosure_history")
+    assert!(update.contains("append-only"), "{update}");
+    let delete = support::sqlite_exec(&db, "DELETE FROM disclosure_history")
         .await
         .unwrap_err();
-    assert!(delete.to_string().contains("append-only"), "{delete}");
+    assert!(delete.contains("append-only"), "{delete}");
+    // The triggers guard the history only: report rows stay writable.
+    assert_eq!(
+        support::sqlite_exec(&db, "UPDATE disclosure_reports SET updated_ms = updated_ms").await,
+        Ok(1)
+    );
     assert_eq!(desk.tracker().history(id).await.unwrap(), history);
 
     // `show` prints the whole story.

@@ -260,11 +260,13 @@ async fn a_database_from_a_newer_rampart_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.db");
     let tracker = Tracker::sqlite(&path).await.unwrap();
-    tracker
-        .execute_raw("UPDATE rampart_schema SET version = 99 WHERE component = 'disclosure'")
-        .await
-        .unwrap();
     tracker.close().await;
+    support::sqlite_exec(
+        &path,
+        "UPDATE rampart_schema SET version = 99 WHERE component = 'disclosure'",
+    )
+    .await
+    .unwrap();
     let err = Tracker::sqlite(&path).await.unwrap_err();
     assert!(
         matches!(err, DisclosureError::SchemaTooNew { found: 99, .. }),

@@ -155,3 +155,20 @@ pub fn write_config(dir: &Path, disclosure: &str) -> PathBuf {
 pub fn report_json(title: &str, description: &str) -> String {
     serde_json::json!({ "title": title, "description": description }).to_string()
 }
+
+/// Runs `sql` on the SQLite file at `path` through a connection of its
+/// own, as any other client of the database would.
+pub async fn sqlite_exec(path: &Path, sql: &str) -> Result<u64, String> {
+    use sqlx::Connection;
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(path);
+    let mut conn = sqlx::SqliteConnection::connect_with(&options)
+        .await
+        .map_err(|e| e.to_string())?;
+    let result = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+        .execute(&mut conn)
+        .await
+        .map(|r| r.rows_affected())
+        .map_err(|e| e.to_string());
+    let _ = conn.close().await;
+    result
+}
