@@ -547,4 +547,30 @@ mod tests {
         let mapped: IpAddr = "::ffff:192.0.2.1".parse().unwrap();
         assert_eq!(rate_key(mapped), "192.0.2.1".parse::<IpAddr>().unwrap());
     }
+
+    mod props {
+        use super::super::{parse_form, parse_json};
+        use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn arbitrary_bodies_never_panic(body in proptest::collection::vec(any::<u8>(), 0..512)) {
+                let _ = parse_form(&body).map(|r| r.validate(4096));
+                let _ = parse_json(&body).map(|r| r.validate(4096));
+            }
+
+            #[test]
+            fn form_fields_round_trip(title in "[^\\p{C}]{1,40}", description in "[^\\p{C}]{1,200}") {
+                let body = format!(
+                    "title={}&description={}",
+                    utf8_percent_encode(&title, NON_ALPHANUMERIC),
+                    utf8_percent_encode(&description, NON_ALPHANUMERIC)
+                );
+                let r = parse_form(body.as_bytes()).unwrap();
+                prop_assert_eq!(&r.title, &title);
+                prop_assert_eq!(&r.description, &description);
+            }
+        }
+    }
 }
