@@ -27,6 +27,7 @@
 #![forbid(unsafe_code)]
 
 mod admin;
+mod disclosure;
 mod error;
 mod identity;
 mod limits_config;
@@ -36,6 +37,7 @@ mod monitoring;
 mod reference;
 mod types;
 mod validate;
+mod validate_disclosure;
 mod validate_limits;
 
 pub use error::{ConfigError, ConfigErrors};

@@ -22,6 +22,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use crate::admin::*;
+pub use crate::disclosure::*;
 pub use crate::identity::*;
 pub use crate::limits_config::*;
 pub use crate::monitoring::*;
@@ -90,6 +91,10 @@ pub struct Config {
     /// Redis shared by every gateway instance, so limits hold cluster-wide.
     #[serde(default)]
     pub cluster: ClusterConfig,
+    /// Vulnerability disclosure: `security.txt`, the report intake and
+    /// the tracker's SLA.
+    #[serde(default)]
+    pub disclosure: DisclosureConfig,
 }
 
 fn default_listen() -> SocketAddr {

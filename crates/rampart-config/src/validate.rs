@@ -31,6 +31,7 @@ pub(crate) fn validate(config: &Config, map: &SourceMap, file: &Path) -> Vec<Con
     check_store(config, &mut report);
     check_detection(config, &mut report);
     crate::validate_limits::check(config, &mut report);
+    crate::validate_disclosure::check(config, &mut report);
     // Stable sort: errors on the same spot keep the order the checks found them.
     report
         .errors
@@ -449,7 +450,7 @@ fn check_detection(config: &Config, report: &mut Report<'_>) {
 
 /// A webhook URL is an absolute http(s) URL without user info (a secret
 /// belongs in `token_env`); unlike an upstream, it may carry a query.
-fn check_webhook_url(url: &str) -> Result<(), String> {
+pub(crate) fn check_webhook_url(url: &str) -> Result<(), String> {
     let uri: http::Uri = url
         .parse()
         .map_err(|e: http::uri::InvalidUri| format!("{e}"))?;
@@ -473,7 +474,7 @@ pub(crate) fn is_env_name(name: &str) -> bool {
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
 }
 
-fn is_pg_identifier(name: &str) -> bool {
+pub(crate) fn is_pg_identifier(name: &str) -> bool {
     (1..=63).contains(&name.len())
         && !name.starts_with(|c: char| c.is_ascii_digit())
         && name

@@ -116,6 +116,8 @@ enum Command {
     /// Audit OpenAPI documents statically against the OWASP API Security Top 10 (2023):
     /// findings with file:line, a score, and text, JSON or SARIF output.
     Audit(rampart_audit::cli::AuditArgs),
+    /// Track vulnerability reports: list, show, triage, mitigate (virtual patch), fix, verify, disclose, reject.
+    Disclosures(rampart_disclosure::cli::DisclosuresArgs),
 }
 
 fn main() -> ExitCode {
@@ -132,6 +134,15 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Audit(args) => Ok(rampart_audit::cli::run(args)),
+        Command::Disclosures(args) => {
+            let mut out = std::io::stdout().lock();
+            runtime()?.block_on(rampart_disclosure::cli::run(
+                &args.config,
+                args.command,
+                &mut out,
+            ))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::ConfigSchema => {
             println!(
                 "{}",

@@ -1,6 +1,7 @@
 //! Behaviour tests: what files load to, what each mistake reports, how
 //! hostile input fails, and that the published schema is current.
 
+mod disclosure;
 mod errors;
 mod hostile;
 mod limits;

@@ -110,6 +110,7 @@ fn the_full_example_parses_to_the_expected_values() {
         rate_limits: vec![],
         client_ip: ClientIpConfig::default(),
         cluster: ClusterConfig::default(),
+        disclosure: DisclosureConfig::default(),
     };
     assert_eq!(loaded.config, expected);
     assert_eq!(loaded.path, Path::new(FILE));
@@ -164,6 +165,7 @@ fn a_minimal_config_gets_every_default() {
         rate_limits: vec![],
         client_ip: ClientIpConfig::default(),
         cluster: ClusterConfig::default(),
+        disclosure: DisclosureConfig::default(),
     };
     assert_eq!(loaded.config, expected);
 }
