@@ -82,7 +82,7 @@
 
   // --- views ---------------------------------------------------------------
 
-  const views = ["overview", "events", "offenders", "operations", "reports"];
+  const views = ["overview", "events", "offenders", "operations", "reports", "disclosures"];
 
   function show(view) {
     if (!views.includes(view)) view = "overview";
@@ -101,6 +101,7 @@
     if (view === "offenders") loadOffenders();
     if (view === "operations") loadOperations();
     if (view === "reports") loadScan();
+    if (view === "disclosures") loadDisclosures();
   }
 
   // Overview: cards, two charts, top rules.
@@ -296,6 +297,31 @@
         cell(f.operation), cell(f.title || f.summary || f.message))));
   }
 
+  // Disclosures: the queue, overdue first, and one report's history.
+  function day(ms) { return new Date(ms).toISOString().slice(0, 10); }
+
+  async function loadDisclosures() {
+    const summary = document.getElementById("disclosure-summary");
+    let d;
+    try { d = await api("GET", "/api/v1/disclosures"); } catch (e) { summary.textContent = e.message; return; }
+    summary.textContent = `${d.reports.length} reports, ${d.overdue} overdue (deadline ${d.sla_days} days)`;
+    fill(document.querySelector("#disclosures-table tbody"), d.reports.map(({ report: r, sla }) =>
+      el("tr", { class: "clickable disclosure" + (sla.overdue ? " overdue" : ""), "data-id": r.id },
+        cell(r.id), cell(r.state), cell(r.title), cell(r.severity), cell((r.operations || []).join(", ")),
+        cell(sla.days_open), cell(sla.overdue ? `overdue by ${-sla.days_left} days` : `${sla.days_left} days left`),
+        cell(day(r.received_ms)))));
+  }
+
+  async function showDisclosure(id) {
+    let d;
+    try { d = await api("GET", "/api/v1/disclosures/" + encodeURIComponent(id)); } catch (e) { flash(e.message); return; }
+    document.getElementById("disclosure-title").textContent = `#${d.report.id} ${d.report.title} (${d.report.state})`;
+    document.getElementById("disclosure-description").textContent = d.report.description;
+    fill(document.querySelector("#disclosure-history tbody"), (d.history || []).map((h) =>
+      el("tr", {}, cell(h.at_ms ? new Date(h.at_ms).toISOString() : ""), cell(h.from), cell(h.to),
+        cell(h.actor), cell(h.note))));
+  }
+
   // --- wiring --------------------------------------------------------------
 
   document.addEventListener("click", (ev) => {
@@ -303,6 +329,8 @@
     if (!(t instanceof HTMLElement)) return;
     if (t.matches("button.block")) block(t.dataset.subject, "1h");
     if (t.matches("button.unblock")) unblock(t.dataset.subject);
+    const row = t.closest("tr.disclosure");
+    if (row) showDisclosure(row.dataset.id);
   });
   document.addEventListener("change", (ev) => {
     const t = ev.target;

@@ -492,3 +492,81 @@ pub async fn get_report(State(admin): State<Admin>, Path(kind): Path<String>) ->
         None => problem(StatusCode::NOT_FOUND, "no such report has been uploaded"),
     }
 }
+
+fn desk(admin: &Admin) -> Result<&rampart_disclosure::Disclosures, Box<Response>> {
+    admin.control.monitor.disclosures.as_deref().ok_or_else(|| {
+        Box::new(problem(
+            StatusCode::CONFLICT,
+            "disclosure is off: set disclosure.intake.enabled to take reports",
+        ))
+    })
+}
+
+fn report_view(
+    d: &rampart_disclosure::Disclosures,
+    r: &rampart_disclosure::Report,
+    now: SystemTime,
+) -> Value {
+    json!({ "report": r, "sla": d.sla(r, now) })
+}
+
+/// `GET /api/v1/disclosures`: the disclosure queue with each report's SLA
+/// clock, overdue reports first.
+pub async fn disclosures(State(admin): State<Admin>) -> Response {
+    let d = match desk(&admin) {
+        Ok(d) => d,
+        Err(r) => return *r,
+    };
+    match d.tracker().list(None).await {
+        Ok(reports) => {
+            let now = SystemTime::now();
+            let mut list: Vec<(bool, i64, Value)> = reports
+                .iter()
+                .map(|r| {
+                    let sla = d.sla(r, now);
+                    (sla.overdue, -sla.days_open, report_view(d, r, now))
+                })
+                .collect();
+            list.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+            let overdue = list.iter().filter(|x| x.0).count();
+            Json(json!({
+                "sla_days": d.sla_days(),
+                "overdue": overdue,
+                "reports": list.into_iter().map(|x| x.2).collect::<Vec<_>>(),
+            }))
+            .into_response()
+        }
+        Err(e) => problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &format!("the tracker could not be read: {e}"),
+        ),
+    }
+}
+
+/// `GET /api/v1/disclosures/{id}`: one report, its SLA clock and its history.
+pub async fn disclosure(State(admin): State<Admin>, Path(id): Path<i64>) -> Response {
+    let d = match desk(&admin) {
+        Ok(d) => d,
+        Err(r) => return *r,
+    };
+    let report = match d.tracker().get(id).await {
+        Ok(r) => r,
+        Err(e) => return problem(StatusCode::NOT_FOUND, &e.to_string()),
+    };
+    match d.tracker().history(id).await {
+        Ok(history) => {
+            let mut v = report_view(d, &report, SystemTime::now());
+            if let Value::Object(m) = &mut v {
+                m.insert(
+                    "history".into(),
+                    serde_json::to_value(history).unwrap_or(Value::Null),
+                );
+            }
+            Json(v).into_response()
+        }
+        Err(e) => problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &format!("the tracker could not be read: {e}"),
+        ),
+    }
+}

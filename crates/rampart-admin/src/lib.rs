@@ -110,6 +110,8 @@ impl Admin {
                 "/api/v1/operations/{api}/{operation}/mode",
                 put(api::set_mode),
             )
+            .route("/api/v1/disclosures", get(api::disclosures))
+            .route("/api/v1/disclosures/{id}", get(api::disclosure))
             .route("/api/v1/reports/audit", get(api::audit_report))
             .route(
                 "/api/v1/reports/{kind}",

@@ -91,6 +91,7 @@ async fn every_route_needs_the_token_and_none_is_on_the_public_listener() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_config_and_the_openapi_document() {
+    // The demo config ends with the disclosure section: this is its webhook.
     let stack = Stack::start(
         "  webhook:\n    url: http://127.0.0.1:9/services/T0/B0/not-a-real-hook-secret\n",
     )
@@ -107,7 +108,7 @@ async fn status_config_and_the_openapi_document() {
     assert!(!text.contains("not-a-real-hook-secret"), "{text}");
     assert!(!text.contains(ADMIN_TOKEN));
     assert_eq!(
-        config["config"]["detection"]["webhook"]["url"],
+        config["config"]["disclosure"]["webhook"]["url"],
         "http://127.0.0.1:9/[redacted]"
     );
     assert_eq!(config["config"]["apis"][0]["name"], "riders");
@@ -665,4 +666,75 @@ async fn metrics_show_store_lag_limiter_and_upstream_health() {
         .unwrap()
             > 1.7e9
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_filed_on_the_public_listener_reach_the_disclosure_queue() {
+    let stack = Stack::start("").await;
+    let client = reqwest::Client::new();
+    // security.txt and the report form are the gateway's own pages.
+    let txt = client
+        .get(format!("{}/.well-known/security.txt", stack.gateway))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(txt.status(), 200);
+    assert!(
+        txt.text()
+            .await
+            .unwrap()
+            .contains("Contact: mailto:security@riders.example")
+    );
+    let filed = client
+        .post(format!("{}/disclosures/report", stack.gateway))
+        .json(&json!({
+            "title": "Any member can read private profiles",
+            "description": "GET /api/riders/2 with rider 4's token returns rider 2's private profile.",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(filed.status(), 201);
+    let filed: Value = filed.json().await.unwrap();
+    let status_url = filed["status_url"].as_str().unwrap().to_owned();
+    let token = filed["token"].as_str().unwrap().to_owned();
+    let page = client
+        .get(format!("{}{status_url}", stack.gateway))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    // The queue shows it, with its SLA clock.
+    let (s, q) = json_of(stack.admin_get("/api/v1/disclosures")).await;
+    assert_eq!(s, 200, "{q}");
+    assert_eq!(q["sla_days"], 90);
+    assert_eq!(q["overdue"], 0);
+    let r = &q["reports"][0];
+    assert_eq!(r["report"]["title"], "Any member can read private profiles");
+    assert_eq!(r["report"]["state"], "received");
+    let left = r["sla"]["days_left"].as_i64().unwrap();
+    assert!((89..=90).contains(&left), "{left}");
+    assert!(
+        !q.to_string().contains(&token),
+        "the status token never leaves the tracker"
+    );
+    let id = r["report"]["id"].as_i64().unwrap();
+    let (s, one) = json_of(stack.admin_get(&format!("/api/v1/disclosures/{id}"))).await;
+    assert_eq!(s, 200);
+    assert_eq!(one["history"][0]["to"], "received");
+    let (s, _) = json_of(stack.admin_get("/api/v1/disclosures/999")).await;
+    assert_eq!(s, 404);
+    // The status token is a secret: the audit trail keeps the path without it.
+    let mut events = Value::Null;
+    for _ in 0..50 {
+        let (_, v) = json_of(stack.admin_get("/api/v1/events?since=5m")).await;
+        if v["events"].as_array().unwrap().len() >= 3 {
+            events = v;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let text = events.to_string();
+    assert!(text.contains("/disclosures/status/[token]"), "{text}");
+    assert!(!text.contains(&token), "{text}");
 }

@@ -333,8 +333,29 @@ async fn script_payloads_in_events_render_inert() {
         .unwrap();
     assert!(r.status().is_client_error());
 
+    // A disclosure report whose title and description are markup.
+    let r = client
+        .post(format!("{}/disclosures/report", stack.gateway))
+        .json(&json!({ "title": payload, "description": payload }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+
     let b = browser().await;
     b.login(&stack.admin).await;
+    b.view(&stack.admin, "disclosures").await;
+    b.until(
+        "the hostile report",
+        "[...document.querySelectorAll('#disclosures-table tbody tr')].some(r => r.textContent.includes('onerror'))",
+    )
+    .await;
+    b.click("#disclosures-table tbody tr.disclosure td").await;
+    b.until(
+        "the hostile report's page",
+        "document.getElementById('disclosure-description').textContent.includes('<script>')",
+    )
+    .await;
     b.view(&stack.admin, "events").await;
     b.until(
         "the hostile events",

@@ -39,14 +39,36 @@ pub fn write_bundle(
     std::fs::create_dir_all(dir)?;
     std::fs::write(dir.join("riders.cedar"), RIDERS_POLICIES)?;
     write_private(&dir.join("demo-jwt.secret"), jwt_secret)?;
-    write(
+    let config = write(
         dir,
         ("riders.openapi.yaml", RIDERS_SPEC),
         DEMO_CONFIG,
         listen,
         upstream,
         security_log,
-    )
+    )?;
+    append_disclosure(&config)?;
+    Ok(config)
+}
+
+/// The demo's disclosure section: a `security.txt` valid for 180 days from
+/// now (RFC 9116 wants an expiry under a year, so it cannot be fixed in the
+/// template) and the public report form.
+fn append_disclosure(config_path: &Path) -> io::Result<()> {
+    let expires = std::time::SystemTime::now() + std::time::Duration::from_secs(180 * 86_400);
+    let expires = humantime::format_rfc3339_seconds(expires).to_string();
+    let mut text = std::fs::read_to_string(config_path)?;
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(&format!(
+        "# Vulnerability disclosure: security.txt and the public report form\n\
+         # (/disclosures/report), with reporters' status pages.\n\
+         disclosure:\n  security_txt:\n    contact: [\"mailto:security@riders.example\"]\n    \
+         expires: {}\n    preferred_languages: [en]\n  intake:\n    enabled: true\n",
+        yaml_quote(&expires)
+    ));
+    std::fs::write(config_path, text)
 }
 
 /// Write the benchmark bundle (the bench spec and a Rampart config in enforce

@@ -202,6 +202,16 @@ impl Intake {
         })
     }
 
+    /// `path` as logs and audit events may keep it: a status page's token
+    /// is a bearer secret (whoever has it reads the report), so it is cut.
+    pub fn loggable_path<'p>(&self, path: &'p str) -> std::borrow::Cow<'p, str> {
+        if self.enabled && path.starts_with(&self.status_prefix) {
+            std::borrow::Cow::Owned(format!("{}[token]", self.status_prefix))
+        } else {
+            std::borrow::Cow::Borrowed(path)
+        }
+    }
+
     /// Whether `path` is the intake's to answer.
     pub fn routes(&self, path: &str) -> bool {
         (self.security_txt.is_some() && path == SECURITY_TXT_PATH)

@@ -59,6 +59,10 @@ pub struct Monitor {
     pub overrides: Arc<crate::control::ModeOverrides>,
     /// Recorded exchanges, live, for the dashboard.
     pub live: crate::control::LiveFeed,
+    /// The vulnerability-disclosure pages, when the config enables them.
+    pub intake: Option<Arc<rampart_disclosure::Intake>>,
+    /// The disclosure desk behind them (reports, for the admin API).
+    pub disclosures: Option<Arc<rampart_disclosure::Disclosures>>,
     /// Hold each answer until its event is durable
     /// (`store.commit_before_response`; fixed at start, like the store).
     pub commit_before_response: bool,
@@ -320,6 +324,25 @@ impl Gateway {
         if let Some(d) = self.admission(None, None, Some(rec.client_ip)) {
             rec.flag(&d, true);
             return d.into_response(&rec.request_id);
+        }
+        // Rampart's own disclosure pages (security.txt, the report form and
+        // status pages) are answered here and never reach the upstream.
+        if let Some(intake) = &self.monitor.intake
+            && intake.routes(parts.uri.path())
+        {
+            rec.path = clip(&intake.loggable_path(parts.uri.path()), 512);
+            let ex = crate::intake::IntakeExchange {
+                parts,
+                client_ip: rec.client_ip,
+                body_timeout: Duration::from_millis(limits.request_body_timeout_ms),
+            };
+            return match crate::intake::answer(intake, ex, body).await {
+                Ok(resp) => resp,
+                Err(d) => {
+                    rec.flag(&d, true);
+                    d.into_response(&rec.request_id)
+                }
+            };
         }
         // Before routing, the mode is that of the API whose base path the raw
         // path falls under (an enforced API stays enforced under a global

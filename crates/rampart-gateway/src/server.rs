@@ -265,6 +265,17 @@ async fn open_monitor(
         Err(rampart_store::StoreError::Off) => {}
         Err(e) => return Err(StartError::Store(e.to_string())),
     }
+    let disclosure = &cfg.disclosure;
+    if disclosure.intake.enabled || disclosure.security_txt.is_some() {
+        let (desk, _notifier) = rampart_disclosure::Disclosures::open(&rt.config)
+            .await
+            .map_err(|e| StartError::Store(format!("disclosure: {e}")))?;
+        let desk = Arc::new(desk);
+        let intake = rampart_disclosure::Intake::new(disclosure, desk.clone())
+            .map_err(|e| StartError::Store(format!("disclosure: {e}")))?;
+        monitor.intake = Some(Arc::new(intake));
+        monitor.disclosures = Some(desk);
+    }
     if cfg.detection.enabled {
         let mut detector = rampart_detect::Detector::new(&cfg.detection);
         if let Some(w) = &cfg.detection.webhook {

@@ -319,6 +319,21 @@ fn check(config: &Path) -> ExitCode {
                 if rt.apis.len() == 1 { "" } else { "s" },
                 ops
             );
+            if let Some(txt) = &rt.config.config.disclosure.security_txt {
+                match rampart_disclosure::security_txt::check(txt, std::time::SystemTime::now()) {
+                    Ok(status) if status.is_warning() => {
+                        eprintln!(
+                            "{}: warning: disclosure.security_txt: {status}",
+                            config.display()
+                        );
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        eprintln!("{}: disclosure.security_txt: {e}", config.display());
+                        return ExitCode::FAILURE;
+                    }
+                }
+            }
             ExitCode::SUCCESS
         }
         Err(errors) => {

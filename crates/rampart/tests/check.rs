@@ -179,3 +179,35 @@ fn policy_schema_lists_the_specs_operations_as_actions() {
     let actions = schema[""]["actions"].as_object().unwrap();
     assert!(actions.contains_key("getThing") && actions.contains_key("fullView"));
 }
+
+#[test]
+fn an_expired_security_txt_is_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "api.yaml", SPEC);
+    let base = "listen: 127.0.0.1:8080\napis:\n  - {name: t, spec: ./api.yaml, upstream: \"http://127.0.0.1:1\"}\n";
+    let expired = write(
+        dir.path(),
+        "expired.yaml",
+        &format!(
+            "{base}disclosure:\n  security_txt:\n    contact: [\"mailto:sec@example.com\"]\n    expires: \"2020-01-01T00:00:00Z\"\n"
+        ),
+    );
+    let out = rampart(&["check", "--config", &expired]);
+    assert!(out.status.success(), "an expiry is a warning, not an error");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("warning: disclosure.security_txt"), "{err}");
+    assert!(err.contains("expired"), "{err}");
+    let fresh = humantime::format_rfc3339_seconds(
+        std::time::SystemTime::now() + std::time::Duration::from_secs(100 * 86_400),
+    );
+    let valid = write(
+        dir.path(),
+        "valid.yaml",
+        &format!(
+            "{base}disclosure:\n  security_txt:\n    contact: [\"mailto:sec@example.com\"]\n    expires: \"{fresh}\"\n"
+        ),
+    );
+    let out = rampart(&["check", "--config", &valid]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).is_empty());
+}
