@@ -196,7 +196,8 @@ impl Client {
 
     /// Send exactly once: no retry on 429 (the rate-limit check wants to see it).
     pub async fn send_once(&self, req: &Req) -> Option<Exchange> {
-        if !(req.method == Method::GET || req.method == Method::HEAD) && !self.limits.allow_writes {
+        let read = req.method == Method::GET || req.method == Method::HEAD;
+        if !read && !self.limits.allow_writes {
             return None;
         }
         let auth = self.auth_for(&req.who).await?;

@@ -10,11 +10,15 @@ use serde_json::Value;
 /// Top-level keys present with equal values in both objects, sorted.
 pub fn shared_fields(a: &Value, b: &Value) -> Vec<String> {
     match (a, b) {
-        (Value::Object(a), Value::Object(b)) => a
-            .iter()
-            .filter(|(k, v)| b.get(*k) == Some(*v))
-            .map(|(k, _)| k.clone())
-            .collect(),
+        (Value::Object(a), Value::Object(b)) => {
+            let mut keys: Vec<String> = a
+                .iter()
+                .filter(|(k, v)| b.get(*k) == Some(*v))
+                .map(|(k, _)| k.clone())
+                .collect();
+            keys.sort();
+            keys
+        }
         (Value::Array(a), Value::Array(b)) if a == b && !a.is_empty() => {
             vec![format!("[{} items]", a.len())]
         }

@@ -84,6 +84,9 @@ pub struct Report {
     pub elapsed_ms: u64,
     /// Whether writes were allowed.
     pub allow_writes: bool,
+    /// Identities' reads of their own objects that succeeded (the baseline
+    /// every check compares against): a scan with none tested nothing.
+    pub baseline_reads: usize,
     /// Checks run.
     pub checks_run: Vec<Check>,
     /// Findings, sorted.
@@ -249,6 +252,7 @@ pub async fn scan(config: ScanConfig) -> Result<Report, ScanError> {
         requests: client.sent(),
         elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         allow_writes: config.allow_writes,
+        baseline_reads: ctx.baseline.len(),
         checks_run,
         findings,
     })

@@ -68,6 +68,21 @@ fn config(spec: &Path, target: &str, tokens: &Tokens) -> ScanConfig {
     }
 }
 
+/// A clean report means something only if the API still works for its
+/// users: every identity read its own objects through every read operation
+/// (searchRiders, getRider, listWorkouts; exportRiders is for administrators).
+fn assert_serves_its_users(report: &Report) {
+    assert!(
+        report.requests > 50,
+        "the scan did run: {} requests",
+        report.requests
+    );
+    assert_eq!(
+        report.baseline_reads, 6,
+        "alice and bob each read search, profile and workouts"
+    );
+}
+
 async fn scan(config: ScanConfig) -> Report {
     rampart_scan::scan(config).await.unwrap()
 }
@@ -342,4 +357,59 @@ async fn finds_nothing_with_its_own_virtual_patch_applied() {
         patch.yaml("virtual-patch.cedar"),
         patch.cedar
     );
+    assert_serves_its_users(&report);
+}
+
+/// The demo config with its protections taken away: no Cedar policies, no
+/// rate limits, and the gateway only watching (`mode: monitor`).
+fn strip_protections(config: &Path) {
+    let text = std::fs::read_to_string(config).unwrap();
+    let mut value: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+    let map = value.as_object_mut().unwrap();
+    map.remove("authorization");
+    map.remove("rate_limits");
+    map.insert("mode".into(), serde_json::json!("monitor"));
+    std::fs::write(config, serde_saphyr::to_string(&value).unwrap()).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_patch_alone_closes_what_the_scan_found() {
+    // Behind a gateway that only watches, the flaws are all still there...
+    let dir = tempfile::tempdir().unwrap();
+    let upstream = leaky_api().await;
+    let (cfg_path, listener, tokens) = bundle(dir.path(), &upstream).await;
+    strip_protections(&cfg_path);
+    let spec = cfg_path.with_file_name("riders.openapi.yaml");
+    let target = gateway(&cfg_path, listener).await;
+    let cfg = config(&spec, &target, &tokens);
+    let found = scan(cfg.clone()).await;
+    for check in [
+        Check::BolaRead,
+        Check::Bfla,
+        Check::DataExposure,
+        Check::MassAssignment,
+        Check::RateLimit,
+    ] {
+        assert!(
+            found.findings.iter().any(|f| f.check == check),
+            "{check:?} through a monitoring gateway:\n{}",
+            report::render(&found, Format::Text)
+        );
+    }
+    // ... and the scan's patch, applied to that config, closes every one.
+    let patch = rampart_scan::cli::patch_for(&found, &cfg, "riders").unwrap();
+    let upstream = leaky_api().await;
+    let (cfg_path, listener, tokens) = bundle(&dir.path().join("patched"), &upstream).await;
+    strip_protections(&cfg_path);
+    rampart_scan::patch::apply(&cfg_path, &patch).unwrap();
+    let target = gateway(&cfg_path, listener).await;
+    let report = scan(config(&spec, &target, &tokens)).await;
+    assert!(
+        report.findings.is_empty(),
+        "with the patch alone:\n{}\npatch:\n{}\n{}",
+        report::render(&report, Format::Text),
+        patch.yaml("virtual-patch.cedar"),
+        patch.cedar
+    );
+    assert_serves_its_users(&report);
 }

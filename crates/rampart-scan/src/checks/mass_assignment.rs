@@ -62,16 +62,15 @@ pub async fn run(ctx: &Ctx<'_>) -> Vec<Finding> {
         // A readOnly property that is not the object's identity.
         if let Some((k, old)) = names
             .iter()
-            .filter(|k| flat.props[k.as_str()].read_only && !id_like(k))
+            .filter(|k| flat.props.get(k.as_str()).is_some_and(|p| p.read_only) && !id_like(k))
             .find_map(|k| obj.get(k.as_str()).map(|v| (k.to_string(), v.clone())))
+            && let Some(new) = changed(&old)
         {
-            if let Some(new) = changed(&old) {
-                probes.push((k, new, old, "readOnly"));
-            }
+            probes.push((k, new, old, "readOnly"));
         }
         // A property only other roles may set.
         if let Some((k, old, allowed)) = names.iter().find_map(|k| {
-            let p = &flat.props[k.as_str()];
+            let p = flat.props.get(k.as_str())?;
             let allowed = p.writable_by.as_ref()?;
             if allowed.iter().any(|r| roles.contains(r)) {
                 return None;
