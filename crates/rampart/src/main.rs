@@ -113,6 +113,9 @@ enum Command {
     /// Audit OpenAPI documents statically against the OWASP API Security Top 10 (2023):
     /// findings with file:line, a score, and text, JSON or SARIF output.
     Audit(rampart_audit::cli::AuditArgs),
+    /// Test a running API as two identities (BOLA, BFLA, mass assignment, JWT, injection...):
+    /// every finding with its evidence, as text, JSON, SARIF or JUnit, and a virtual patch.
+    Scan(rampart_scan::cli::ScanArgs),
 }
 
 fn main() -> ExitCode {
@@ -129,6 +132,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Audit(args) => Ok(rampart_audit::cli::run(args)),
+        Command::Scan(args) => Ok(rampart_scan::cli::run(args)),
         Command::ConfigSchema => {
             println!(
                 "{}",
