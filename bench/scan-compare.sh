@@ -130,12 +130,32 @@ actors:
         - "/api/riders/2/workouts"
         - "/api/admin/export"
 EOF
-# OFFAT wants an absolute server URL in the spec (it rejects `/api`), and
-# crashes on `path` values in the actor data when the path parameter is a
-# $ref, so actors carry only their headers.
-sed "s#^  - url: /api\$#  - url: $UPSTREAM/api#" "$SPEC" >"$WORK/offat-spec.yaml"
+# OFFAT wants an absolute server URL in the spec (it rejects `/api`) and
+# crashes on parameters given as $ref: give it a copy with both fixed (the
+# contract is otherwise the same).
+"$VENV/bin/python" - "$SPEC" "$UPSTREAM/api" "$WORK/offat-spec.json" <<'PY'
+import json, sys, yaml
+spec = yaml.safe_load(open(sys.argv[1]))
+spec["servers"] = [{"url": sys.argv[2]}]
+def inline(node):
+    if isinstance(node, dict):
+        ref = node.get("$ref", "")
+        if ref.startswith("#/components/parameters/"):
+            return inline(spec["components"]["parameters"][ref.rsplit("/", 1)[1]])
+        return {k: inline(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [inline(v) for v in node]
+    return node
+for item in spec["paths"].values():
+    for key, value in list(item.items()):
+        if key == "parameters":
+            item[key] = inline(value)
+        elif isinstance(value, dict) and "parameters" in value:
+            value["parameters"] = inline(value["parameters"])
+json.dump(spec, open(sys.argv[3], "w"))
+PY
 t0=$(now)
-(cd "$WORK" && timeout "$TIMEOUT" "$VENV/bin/offat" -f "$WORK/offat-spec.yaml" \
+(cd "$WORK" && timeout "$TIMEOUT" "$VENV/bin/offat" -f "$WORK/offat-spec.json" \
     -tdc "$WORK/offat-users.yaml" -o "$WORK/offat.json" -of json >"$WORK/offat.out" 2>&1) || true
 OFFAT_TIME=$(since "$t0")
 OFFAT_N=$(python3 - "$WORK/offat.json" <<'EOF'

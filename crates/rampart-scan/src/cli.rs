@@ -19,6 +19,7 @@ pub const EXIT_ERROR: u8 = 2;
 const AFTER_HELP: &str = "\
 Identities (--identity, two for the BOLA checks):
   alice=bearer:TOKEN                  Authorization: Bearer TOKEN
+  alice=bearer-env:ALICE_TOKEN        the same, the token read from an environment variable
   bob=apikey:X-Api-Key:KEY            a header carrying a key
   carol=login:OPERATION:/token:JSON   call OPERATION with the JSON body, read the token at the
                                       JSON pointer; logged in again on a 401
@@ -39,7 +40,7 @@ pub struct ScanArgs {
     /// The target's origin, e.g. http://127.0.0.1:3000 (the spec's server path is appended).
     #[arg(long, value_name = "URL")]
     pub target: String,
-    /// An identity: NAME=bearer:TOKEN, NAME=apikey:HEADER:VALUE or NAME=login:OPERATION:POINTER:JSON.
+    /// An identity: NAME=bearer:TOKEN, NAME=bearer-env:VAR, NAME=apikey:HEADER:VALUE or NAME=login:OPERATION:POINTER:JSON.
     #[arg(long = "identity", value_name = "NAME=KIND:...", required = true)]
     pub identities: Vec<String>,
     /// The principal id an identity's objects are owned by (default: its JWT's `sub`).

@@ -63,11 +63,15 @@ impl fmt::Debug for Identity {
 }
 
 impl Identity {
-    /// Parse `NAME=bearer:TOKEN`, `NAME=apikey:HEADER:VALUE` or
-    /// `NAME=login:OPERATION:POINTER:JSON`.
+    /// Parse `NAME=bearer:TOKEN`, `NAME=bearer-env:VARIABLE`,
+    /// `NAME=apikey:HEADER:VALUE` or `NAME=login:OPERATION:POINTER:JSON`.
     pub fn parse(spec: &str) -> Result<Identity, ScanError> {
         let bad = |cause: &str| ScanError::Identity {
-            name: spec.split('=').next().unwrap_or_default().to_string(),
+            // Only the name: never echo what may be a token.
+            name: spec
+                .split_once('=')
+                .map(|(n, _)| n.chars().take(64).collect())
+                .unwrap_or_else(|| "(no NAME=)".to_string()),
             cause: cause.to_string(),
         };
         let (name, rest) = spec
@@ -82,9 +86,17 @@ impl Identity {
         }
         let (kind, value) = rest
             .split_once(':')
-            .ok_or_else(|| bad("expected bearer:, apikey: or login:"))?;
+            .ok_or_else(|| bad("expected bearer:, bearer-env:, apikey: or login:"))?;
         let credential = match kind {
             "bearer" if !value.is_empty() => Credential::Bearer(value.to_string()),
+            // The token from the environment: a command line ends up in
+            // shell history and in `ps`, an environment variable does not.
+            "bearer-env" => Credential::Bearer(
+                std::env::var(value)
+                    .ok()
+                    .filter(|t| !t.is_empty())
+                    .ok_or_else(|| bad(&format!("the environment variable {value} is not set")))?,
+            ),
             "apikey" => {
                 let (header, key) = value
                     .split_once(':')
@@ -115,7 +127,7 @@ impl Identity {
                     body,
                 }
             }
-            _ => return Err(bad("the kind must be bearer, apikey or login")),
+            _ => return Err(bad("the kind must be bearer, bearer-env, apikey or login")),
         };
         let principal = match &credential {
             Credential::Bearer(token) => Jwt::parse(token).and_then(|j| j.claim_str("sub")),
@@ -221,6 +233,15 @@ mod tests {
     }
 
     #[test]
+    fn bearer_tokens_can_come_from_the_environment() {
+        // PATH is set in every test environment; its value stands in for a token.
+        let path = std::env::var("PATH").unwrap();
+        let id = Identity::parse("alice=bearer-env:PATH").unwrap();
+        assert!(matches!(id.credential, Credential::Bearer(ref t) if *t == path));
+        assert!(Identity::parse("alice=bearer-env:RAMPART_SCAN_SURELY_UNSET_VAR").is_err());
+    }
+
+    #[test]
     fn bad_identities_say_why() {
         for bad in [
             "alice",
@@ -232,6 +253,18 @@ mod tests {
         ] {
             assert!(Identity::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn errors_never_echo_the_credential() {
+        let e = Identity::parse("bearer:supersecret")
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("supersecret"), "{e}");
+        let e = Identity::parse("a=nope:supersecret")
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("supersecret"), "{e}");
     }
 
     #[test]
