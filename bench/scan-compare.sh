@@ -83,8 +83,8 @@ install_tools
 # --- rampart scan -------------------------------------------------------
 start_demo "$WORK/rampart"
 t0=$(now)
-timeout "$TIMEOUT" "$RAMPART" scan --spec "$SPEC" --target "$UPSTREAM" \
-    --identity "alice=bearer:$OWNER" --identity "bob=bearer:$MEMBER" \
+OWNER_TOKEN=$OWNER MEMBER_TOKEN=$MEMBER timeout "$TIMEOUT" "$RAMPART" scan --spec "$SPEC" --target "$UPSTREAM" \
+    --identity alice=bearer-env:OWNER_TOKEN --identity bob=bearer-env:MEMBER_TOKEN \
     --allow-writes --quiet --format json --output "$WORK/rampart.json" >/dev/null 2>&1 || true
 RAMPART_TIME=$(since "$t0")
 RAMPART_N=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["findings"]))' "$WORK/rampart.json")
