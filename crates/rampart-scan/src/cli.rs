@@ -26,7 +26,9 @@ Identities (--identity, two for the BOLA checks):
 A JWT's `sub` is the identity's principal id (objects it owns); override with --principal-id.
 
 Safe by default: without --allow-writes only GET and HEAD are sent. With it, PATCH/PUT/POST
-probes write markers and put old values back; nothing is ever deleted.
+probes write markers and put old values back; nothing is ever deleted, and operations that
+change credentials or sessions (password, token, login, account...) are left alone unless
+named with --allow-operation.
 
 Exit status: 0 nothing found, 1 findings, 2 the scan could not run.";
 
@@ -49,6 +51,10 @@ pub struct ScanArgs {
     /// A known id for a path parameter, e.g. riderId=2.
     #[arg(long = "seed-id", value_name = "PARAM=VALUE")]
     pub seed_ids: Vec<String>,
+    /// With --allow-writes: an operation that changes credentials or sessions
+    /// (password, token, login, account...) which writes may still target.
+    #[arg(long = "allow-operation", value_name = "OPERATION_ID")]
+    pub allowed_operations: Vec<String>,
     /// Most requests sent.
     #[arg(long, default_value_t = 2000)]
     pub max_requests: usize,
@@ -119,6 +125,7 @@ impl ScanArgs {
             identities,
             principals,
             seeds,
+            allowed_operations: self.allowed_operations.clone(),
             max_requests: self.max_requests,
             rps: self.rps.max(0.0),
             allow_writes: self.allow_writes,

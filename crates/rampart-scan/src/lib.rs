@@ -57,6 +57,9 @@ pub struct ScanConfig {
     pub principals: BTreeMap<String, String>,
     /// Known ids by parameter name.
     pub seeds: BTreeMap<String, Vec<String>>,
+    /// Operations that touch credentials or sessions which writes may
+    /// still target, named explicitly (`--allow-operation`).
+    pub allowed_operations: Vec<String>,
     /// Request budget.
     pub max_requests: usize,
     /// Requests per second (0: unpaced).
@@ -178,6 +181,7 @@ pub async fn scan(config: ScanConfig) -> Result<Report, ScanError> {
         contract: &contract,
         ops,
         seeds: config.seeds.clone(),
+        allowed_operations: config.allowed_operations.clone(),
         burst: config.burst,
         baseline: Vec::new(),
     };

@@ -253,6 +253,33 @@ impl OpPlan {
             || self.id.to_ascii_lowercase().contains("admin")
     }
 
+    /// Whether the operation changes credentials, sessions or accounts
+    /// (by its id or path): writes never go there unless named explicitly.
+    pub fn touches_credentials(&self) -> bool {
+        let words = [
+            "password",
+            "passwd",
+            "credential",
+            "token",
+            "secret",
+            "apikey",
+            "api-key",
+            "api_key",
+            "mfa",
+            "2fa",
+            "otp",
+            "login",
+            "logout",
+            "session",
+            "account",
+            "delete",
+            "remove",
+        ];
+        let id = self.id.to_ascii_lowercase();
+        let route = self.route.to_ascii_lowercase();
+        words.iter().any(|w| id.contains(w) || route.contains(w))
+    }
+
     /// A concrete path and query: `values` for path parameters (and any
     /// query parameter named there), sample values for other required
     /// query parameters. `None` when a path parameter has no value.
@@ -300,6 +327,39 @@ pub fn encode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn op(id: &str, route: &str) -> OpPlan {
+        OpPlan {
+            index: 0,
+            id: id.into(),
+            method: Method::PATCH,
+            route: route.into(),
+            params: vec![],
+            response_shape: None,
+            body_shape: None,
+            owner_param: None,
+            secured: true,
+            tags: vec![],
+        }
+    }
+
+    #[test]
+    fn credential_operations_are_recognised() {
+        assert!(op("changePassword", "/users/{id}/password").touches_credentials());
+        assert!(op("rotate", "/api/tokens/{id}").touches_credentials());
+        assert!(op("deleteAccount", "/me").touches_credentials());
+        assert!(!op("updateRider", "/api/riders/{riderId}").touches_credentials());
+    }
+
+    #[test]
+    fn admin_operations_are_recognised() {
+        let mut o = op("exportRiders", "/api/admin/export");
+        assert!(o.looks_admin());
+        o.route = "/api/riders".into();
+        assert!(!o.looks_admin());
+        o.tags = vec!["Admin".into()];
+        assert!(o.looks_admin());
+    }
 
     #[test]
     fn encoding_keeps_unreserved_and_escapes_the_rest() {

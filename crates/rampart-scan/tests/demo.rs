@@ -59,6 +59,7 @@ fn config(spec: &Path, target: &str, tokens: &Tokens) -> ScanConfig {
         identities: vec![alice, bob],
         principals: BTreeMap::new(),
         seeds: BTreeMap::new(),
+        allowed_operations: Vec::new(),
         max_requests: 3000,
         rps: 0.0,
         allow_writes: true,

@@ -202,6 +202,7 @@ async fn scan_lab() -> (Report, Vec<String>) {
         ],
         principals: BTreeMap::new(),
         seeds: BTreeMap::new(),
+        allowed_operations: Vec::new(),
         max_requests: 500,
         rps: 0.0,
         allow_writes: false,

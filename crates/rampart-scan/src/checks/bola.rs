@@ -145,7 +145,10 @@ pub async fn write(ctx: &Ctx<'_>) -> Vec<Finding> {
         return out;
     }
     for op in &ctx.ops {
-        if !(op.method == Method::PATCH || op.method == Method::PUT) || op.owner_param.is_none() {
+        if !(op.method == Method::PATCH || op.method == Method::PUT)
+            || op.owner_param.is_none()
+            || !ctx.may_write(op)
+        {
             continue;
         }
         let Some(body_shape) = op.body_shape else {
@@ -180,6 +183,8 @@ pub async fn write(ctx: &Ctx<'_>) -> Vec<Finding> {
                         && matches!(before_obj.get(k.as_str()), Some(Value::String(_)))
                         && !k.contains("email")
                         && !k.contains("url")
+                        && !k.contains("pass")
+                        && !k.contains("secret")
                 })
                 .map(|(k, _)| k)
                 .collect();

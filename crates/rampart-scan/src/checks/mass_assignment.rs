@@ -24,7 +24,7 @@ pub async fn run(ctx: &Ctx<'_>) -> Vec<Finding> {
         return out;
     }
     for op in &ctx.ops {
-        if !(op.method == Method::PATCH || op.method == Method::PUT) {
+        if !(op.method == Method::PATCH || op.method == Method::PUT) || !ctx.may_write(op) {
             continue;
         }
         let Some(body_shape) = op.body_shape else {

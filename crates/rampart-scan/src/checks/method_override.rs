@@ -38,7 +38,7 @@ pub async fn run(ctx: &Ctx<'_>) -> Vec<Finding> {
     }) else {
         return out;
     };
-    let Some(op) = ctx.ops.get(base.op) else {
+    let Some(op) = ctx.ops.get(base.op).filter(|op| ctx.may_write(op)) else {
         return out;
     };
     // A fresh GET: earlier write checks may have changed the object since the baseline.

@@ -40,6 +40,8 @@ pub struct Ctx<'a> {
     pub ops: Vec<OpPlan>,
     /// `--seed-id` values by parameter name.
     pub seeds: BTreeMap<String, Vec<String>>,
+    /// Credential operations named explicitly: writes may target them.
+    pub allowed_operations: Vec<String>,
     /// Requests in a rate-limit burst.
     pub burst: usize,
     /// Each identity's reads of its own objects, made first.
@@ -110,6 +112,13 @@ impl<'a> Ctx<'a> {
             }
         }
         self.baseline = out;
+    }
+
+    /// Whether a write check may send to `op`: never to an operation that
+    /// changes credentials or sessions unless it was named explicitly.
+    pub fn may_write(&self, op: &OpPlan) -> bool {
+        self.client.writes_allowed()
+            && (!op.touches_credentials() || self.allowed_operations.contains(&op.id))
     }
 
     /// The baseline of `op` as `who`, if the read succeeded.
