@@ -252,7 +252,11 @@ impl Client {
                 }
             }
             exchange.json = serde_json::from_slice(&bytes).ok();
-            let text = String::from_utf8_lossy(&bytes);
+            // Evidence keeps that a secret leaked, never the secret itself.
+            let text = match &exchange.json {
+                Some(json) => crate::diff::redact(json).to_string(),
+                None => String::from_utf8_lossy(&bytes).into_owned(),
+            };
             exchange.response_body = text.chars().take(BODY_EVIDENCE_LIMIT).collect();
         }
         exchange.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);

@@ -139,6 +139,36 @@ fn walk_secrets(value: &Value, at: &str, out: &mut BTreeSet<String>) {
     }
 }
 
+/// A copy of `value` with every secret-looking field's value replaced by
+/// `"<redacted>"`: reports keep the evidence that a secret leaked, not the
+/// secret.
+pub fn redact(value: &Value) -> Value {
+    match value {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| {
+                    let lower = k.to_ascii_lowercase();
+                    let named = SECRET_NAMES.iter().any(|s| lower.contains(s))
+                        || lower.ends_with("_hash")
+                        || lower.ends_with("_token");
+                    let secret = match v {
+                        Value::String(s) => (named && !s.is_empty()) || secret_value(s),
+                        _ => false,
+                    };
+                    let v = if secret {
+                        Value::String("<redacted>".into())
+                    } else {
+                        redact(v)
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(redact).collect()),
+        other => other.clone(),
+    }
+}
+
 /// Values that are secrets whatever their field is called.
 fn secret_value(s: &str) -> bool {
     let bcrypt =
@@ -216,6 +246,15 @@ mod tests {
                 "/note",
                 "/password_hash"
             ]
+        );
+    }
+
+    #[test]
+    fn redaction_hides_secret_values_and_keeps_the_rest() {
+        let v = json!([{"id": 2, "password_hash": "$2b$12$x", "db": "postgres://u:p@h/d", "name": "a"}]);
+        assert_eq!(
+            redact(&v),
+            json!([{"id": 2, "password_hash": "<redacted>", "db": "<redacted>", "name": "a"}])
         );
     }
 

@@ -242,7 +242,7 @@ impl OpPlan {
     /// Whether the operation looks like an administrator's function: an
     /// `admin` or `internal` path segment or tag, or `admin` in its id.
     pub fn looks_admin(&self) -> bool {
-        let words = ["admin", "administrator", "internal", "manage", "management"];
+        let words = ["admin", "administrator", "internal"];
         self.route
             .split('/')
             .any(|s| words.contains(&s.to_ascii_lowercase().as_str()))

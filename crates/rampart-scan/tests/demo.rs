@@ -117,6 +117,20 @@ fn assert_evidence(f: &Finding, tokens: &Tokens) {
         assert!(!json.contains(token.as_str()), "token in JSON evidence");
     }
     assert!(f.curl.starts_with("curl -si"), "{}", f.curl);
+    // The target's secrets are evidence that they leak, not report content.
+    let json = serde_json::to_string(f).unwrap();
+    for secret in [
+        "$2b$12$",
+        "FAKE-demo-password",
+        "FAKE-DEMO-KEY",
+        "FAKE-demo-jwt-secret",
+    ] {
+        assert!(
+            !json.contains(secret),
+            "{secret} in the evidence of {}",
+            f.title
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -32,7 +32,14 @@ pub async fn run(ctx: &Ctx<'_>) -> Vec<Finding> {
             .response_shape
             .map(|s| diff::undeclared_fields(&ctx.contract.shapes, s, json))
             .unwrap_or_default();
-        let secrets = diff::secret_fields(json);
+        // A secret-looking field the contract declares is there by design
+        // (an API-key endpoint returns a key): only undeclared ones count,
+        // or any when the response has no schema to say.
+        let declared_ok = |f: &String| op.response_shape.is_none() || undeclared.contains(f);
+        let secrets: Vec<String> = diff::secret_fields(json)
+            .into_iter()
+            .filter(declared_ok)
+            .collect();
         if undeclared.is_empty() && secrets.is_empty() {
             continue;
         }
