@@ -83,6 +83,8 @@ pub struct Report {
     pub target: String,
     /// Requests sent.
     pub requests: usize,
+    /// Whether `max_requests` ran out (later checks then sent less, or nothing).
+    pub budget_spent: bool,
     /// Wall time in milliseconds.
     pub elapsed_ms: u64,
     /// Whether writes were allowed.
@@ -254,6 +256,7 @@ pub async fn scan(config: ScanConfig) -> Result<Report, ScanError> {
         api: contract.title.clone(),
         target: config.target.clone(),
         requests: client.sent(),
+        budget_spent: client.remaining() == 0,
         elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         allow_writes: config.allow_writes,
         baseline_reads: ctx.baseline.len(),

@@ -428,3 +428,45 @@ async fn the_patch_alone_closes_what_the_scan_found() {
     );
     assert_serves_its_users(&report);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_scan_sends_nothing_but_get_and_stays_in_budget() {
+    // Through the gateway, whose security log records every exchange.
+    let dir = tempfile::tempdir().unwrap();
+    let upstream = leaky_api().await;
+    let (cfg_path, listener, tokens) = bundle(dir.path(), &upstream).await;
+    let target = gateway(&cfg_path, listener).await;
+    let spec = cfg_path.with_file_name("riders.openapi.yaml");
+    let mut cfg = config(&spec, &target, &tokens);
+    cfg.allow_writes = false;
+    let report = scan(cfg.clone()).await;
+    assert!(!report.checks_run.contains(&Check::MassAssignment));
+    let mut log = String::new();
+    for _ in 0..50 {
+        log = std::fs::read_to_string(dir.path().join("security.log")).unwrap_or_default();
+        if log.lines().count() >= report.requests {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        log.lines().count(),
+        report.requests,
+        "one logged exchange per request"
+    );
+    for line in log.lines() {
+        let event: serde_json::Value = serde_json::from_str(line).unwrap();
+        let method = event["method"].as_str().unwrap_or_default();
+        assert!(
+            method == "GET" || method == "HEAD",
+            "a read-only scan sent {line}"
+        );
+    }
+
+    // A tiny budget is a hard limit, and the report says it ran out.
+    cfg.max_requests = 10;
+    let small = scan(cfg).await;
+    assert_eq!(small.requests, 10);
+    assert!(small.budget_spent);
+    assert!(report::render(&small, Format::Text).contains("request budget ran out"));
+}

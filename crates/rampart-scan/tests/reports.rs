@@ -68,6 +68,7 @@ fn sample() -> Report {
         api: "Riders".into(),
         target: "http://127.0.0.1:1".into(),
         requests: 12,
+        budget_spent: false,
         elapsed_ms: 40,
         allow_writes: false,
         baseline_reads: 2,

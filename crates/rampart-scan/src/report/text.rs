@@ -26,6 +26,12 @@ pub fn text(report: &Report) -> String {
             "(read-only scan: mass assignment, BOLA write and method override need --allow-writes)"
         );
     }
+    if report.budget_spent {
+        let _ = writeln!(
+            out,
+            "(the request budget ran out: later checks are incomplete; raise --max-requests)"
+        );
+    }
     let _ = writeln!(out);
     for (n, f) in report.findings.iter().enumerate() {
         let _ = writeln!(
