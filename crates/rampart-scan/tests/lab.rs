@@ -2,7 +2,8 @@
 //! no string query to inject and fetches no URL), against a small lab API
 //! built here on a real socket with those flaws on purpose: a JWT whose
 //! signature is never checked and whose secret is in the wordlist, a
-//! search that pastes `q` into SQL, a preview that fetches any URL, and
+//! search that pastes `q` into SQL, a preview and an avatar that fetch any
+//! URL, and
 //! CORS that reflects any origin with credentials.
 
 #![allow(clippy::unwrap_used)]
@@ -14,7 +15,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -44,6 +45,22 @@ paths:
     get:
       operationId: preview
       parameters: [{name: url, in: query, required: true, schema: {type: string, format: uri}}]
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {type: object}}}}
+  /profile:
+    get:
+      operationId: getProfile
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {type: object}}}}
+    patch:
+      operationId: updateProfile
+      requestBody:
+        content:
+          application/json:
+            schema:
+              type: object
+              properties:
+                avatar_url: {type: string, format: uri}
       responses:
         "200": {description: ok, content: {application/json: {schema: {type: object}}}}
 components:
@@ -87,6 +104,18 @@ fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Fetch `url` the way a careless server does; the status, or 0.
+async fn fetch(url: &str) -> u16 {
+    if !url.starts_with("http://") {
+        return 0;
+    }
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    match client.get(url).timeout(Duration::from_secs(2)).send().await {
+        Ok(r) => r.status().as_u16(),
+        Err(_) => 0,
+    }
 }
 
 async fn lab(req: Request<Incoming>) -> Response<Full<Bytes>> {
@@ -138,22 +167,31 @@ async fn lab(req: Request<Incoming>) -> Response<Full<Bytes>> {
         "/api/preview" => {
             let url = query(&req, "url").unwrap_or_default();
             // FLAW: any URL is fetched, loopback included.
-            let status = if url.starts_with("http://") {
-                let client = reqwest::Client::builder().no_proxy().build().unwrap();
-                match client
-                    .get(&url)
-                    .timeout(Duration::from_secs(2))
-                    .send()
-                    .await
-                {
-                    Ok(r) => r.status().as_u16(),
-                    Err(_) => 0,
-                }
-            } else {
-                0
-            };
+            let status = fetch(&url).await;
             json_response(StatusCode::OK, json!({"status": status}), origin)
         }
+        "/api/profile" if req.method() == http::Method::PATCH => {
+            let body = req
+                .into_body()
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
+            let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            // FLAW: the new avatar is fetched from wherever it points.
+            let url = value["avatar_url"].as_str().unwrap_or_default().to_string();
+            let status = fetch(&url).await;
+            json_response(
+                StatusCode::OK,
+                json!({"avatar_url": url, "fetched": status}),
+                origin,
+            )
+        }
+        "/api/profile" => json_response(
+            StatusCode::OK,
+            json!({"avatar_url": "https://cdn.example/a.png"}),
+            origin,
+        ),
         _ => json_response(StatusCode::NOT_FOUND, json!({"error": "not found"}), origin),
     }
 }
@@ -205,7 +243,7 @@ async fn scan_lab() -> (Report, Vec<String>) {
         allowed_operations: Vec::new(),
         max_requests: 500,
         rps: 0.0,
-        allow_writes: false,
+        allow_writes: true,
         burst: 0,
         timeout: Duration::from_secs(10),
         progress: false,
@@ -253,6 +291,11 @@ async fn finds_the_jwt_injection_ssrf_and_cors_flaws_of_the_lab() {
         f.evidence.control.status, 200,
         "the harmless value draws no SQL error"
     );
+    let f = has(
+        Check::Ssrf,
+        "updateProfile fetches the URL given in avatar_url",
+    );
+    assert_eq!(f.evidence.probe.method, "PATCH");
     let f = has(Check::Ssrf, "preview fetches the URL given in url");
     assert!(
         f.evidence.steps[0]

@@ -4,16 +4,19 @@
 //! Each probe carries its own random token in the canary URL, so a hit on
 //! the canary with that token can only come from the target fetching what
 //! it was given: the token is the control against coincidence. The control
-//! exchange is the same read with the parameter's ordinary value. Only
-//! query parameters of reads are probed (no writes are needed), and the
-//! canary only listens on 127.0.0.1, so it finds SSRF against loopback, the
-//! case that reaches internal services.
+//! exchange is the identity's ordinary read. Query parameters of reads are
+//! probed always; URL-named body properties only with `--allow-writes`, on
+//! the identity's own object, with the old value put back. The canary only
+//! listens on 127.0.0.1, so it finds SSRF against loopback, the case that
+//! reaches internal services.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use http::Method;
 use rampart_contract::ParamLocation;
+use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -87,7 +90,69 @@ impl Drop for Canary {
     }
 }
 
-/// Run the check.
+/// Wait for the canary to see `token`; the finding if it does.
+async fn judge(
+    canary: &Canary,
+    token: &str,
+    url: &str,
+    op: &str,
+    field: &str,
+    probe: Exchange,
+    control: Exchange,
+) -> Option<Finding> {
+    let mut hit = canary.hit(token);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while hit.is_none() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        hit = canary.hit(token);
+    }
+    let line = hit?;
+    let canary_log = Exchange {
+        method: line.split(' ').next().unwrap_or_default().to_string(),
+        url: url.to_string(),
+        auth: Auth::None,
+        headers: Vec::new(),
+        body: None,
+        status: 0,
+        response_headers: Vec::new(),
+        response_body: format!("canary received: {line}"),
+        json: None,
+        elapsed_ms: 0,
+    };
+    Some(Finding::new(
+        Check::Ssrf,
+        Severity::Critical,
+        op,
+        format!("{op} fetches the URL given in {field}"),
+        Evidence {
+            probe,
+            control,
+            steps: vec![canary_log],
+            fields: vec![field.to_string()],
+            why: format!(
+                "the loopback canary received \"{line}\", carrying the random token sent only in {field} of this request: the server fetched it"
+            ),
+        },
+    ))
+}
+
+fn canary_url(canary: &Canary) -> (String, String) {
+    let token = format!("rampart-canary-{}", crate::nonce());
+    let url = format!("http://{}/{token}", canary.addr);
+    (token, url)
+}
+
+/// Whether a body property's name says it holds a URL.
+fn url_name(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    ["url", "uri", "callback", "webhook", "href"]
+        .iter()
+        .any(|s| name.ends_with(s))
+}
+
+/// Run the check: URL query parameters of reads, and (with
+/// `--allow-writes`) URL-named properties of PATCH/PUT bodies on the
+/// identity's own objects, put back afterwards.
 pub async fn run(ctx: &Ctx<'_>, canary: &Canary) -> Vec<Finding> {
     let mut out = Vec::new();
     for base in &ctx.baseline {
@@ -99,8 +164,7 @@ pub async fn run(ctx: &Ctx<'_>, canary: &Canary) -> Vec<Finding> {
             .iter()
             .filter(|p| p.location == ParamLocation::Query && p.is_url())
         {
-            let token = format!("rampart-canary-{}", crate::nonce());
-            let url = format!("http://{}/{token}", canary.addr);
+            let (token, url) = canary_url(canary);
             let mut values: BTreeMap<String, String> = base.values.clone();
             values.insert(param.name.clone(), url.clone());
             let Some(path) = op.build(&values) else {
@@ -109,41 +173,79 @@ pub async fn run(ctx: &Ctx<'_>, canary: &Canary) -> Vec<Finding> {
             let Some(probe) = ctx.client.send(&Req::get(path, Who::Id(base.who))).await else {
                 continue;
             };
-            let mut hit = canary.hit(&token);
-            let deadline = tokio::time::Instant::now() + WAIT;
-            while hit.is_none() && tokio::time::Instant::now() < deadline {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                hit = canary.hit(&token);
-            }
-            let Some(line) = hit else { continue };
-            let canary_log = Exchange {
-                method: line.split(' ').next().unwrap_or_default().to_string(),
-                url: url.clone(),
-                auth: Auth::None,
-                headers: Vec::new(),
-                body: None,
-                status: 0,
-                response_headers: Vec::new(),
-                response_body: format!("canary received: {line}"),
-                json: None,
-                elapsed_ms: 0,
-            };
-            out.push(Finding::new(
-                Check::Ssrf,
-                Severity::Critical,
-                op.id.clone(),
-                format!("{} fetches the URL given in {}", op.id, param.name),
-                Evidence {
+            out.extend(
+                judge(
+                    canary,
+                    &token,
+                    &url,
+                    &op.id,
+                    &param.name,
                     probe,
-                    control: base.exchange.clone(),
-                    steps: vec![canary_log],
-                    fields: vec![param.name.clone()],
-                    why: format!(
-                        "the loopback canary received \"{line}\", carrying the random token sent only in {} of this request: the server fetched it",
-                        param.name
-                    ),
-                },
-            ));
+                    base.exchange.clone(),
+                )
+                .await,
+            );
+        }
+    }
+    for op in &ctx.ops {
+        if !(op.method == Method::PATCH || op.method == Method::PUT) || !ctx.may_write(op) {
+            continue;
+        }
+        let Some(shape) = op.body_shape else { continue };
+        let mut fields: Vec<&String> = ctx
+            .contract
+            .shapes
+            .flat(shape)
+            .props
+            .iter()
+            .filter(|(k, p)| !p.read_only && p.writable_by.is_none() && url_name(k))
+            .map(|(k, _)| k)
+            .collect();
+        fields.sort();
+        // The identity's own object, read before (the control, and what is put back).
+        let Some(before) = ctx
+            .baseline
+            .iter()
+            .find(|b| ctx.ops.get(b.op).is_some_and(|r| r.route == op.route))
+        else {
+            continue;
+        };
+        for field in fields {
+            let (token, url) = canary_url(canary);
+            let write = Req {
+                method: op.method.clone(),
+                path: before.path.clone(),
+                who: Who::Id(before.who),
+                headers: Vec::new(),
+                body: Some(json!({ field.clone(): url })),
+            };
+            let Some(probe) = ctx.client.send(&write).await else {
+                continue;
+            };
+            if let Some(old) = before
+                .exchange
+                .json
+                .as_ref()
+                .and_then(|j| j.get(field.as_str()))
+            {
+                let restore = Req {
+                    body: Some(json!({ field.clone(): old })),
+                    ..write
+                };
+                let _ = ctx.client.send(&restore).await;
+            }
+            out.extend(
+                judge(
+                    canary,
+                    &token,
+                    &url,
+                    &op.id,
+                    field,
+                    probe,
+                    before.exchange.clone(),
+                )
+                .await,
+            );
         }
     }
     out
