@@ -118,6 +118,9 @@ enum Command {
     Audit(rampart_audit::cli::AuditArgs),
     /// Track vulnerability reports: list, show, triage, mitigate (virtual patch), fix, verify, disclose, reject.
     Disclosures(rampart_disclosure::cli::DisclosuresArgs),
+    /// Test a running API as two identities (BOLA, BFLA, mass assignment, JWT, injection...):
+    /// every finding with its evidence, as text, JSON, SARIF or JUnit, and a virtual patch.
+    Scan(rampart_scan::cli::ScanArgs),
 }
 
 fn main() -> ExitCode {
@@ -143,6 +146,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             ))?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Scan(args) => Ok(rampart_scan::cli::run(args)),
         Command::ConfigSchema => {
             println!(
                 "{}",
