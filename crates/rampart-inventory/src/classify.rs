@@ -1,0 +1,788 @@
+//! The sensitive-data classifier: which kinds of personal or secret data a
+//! JSON response carries, and where — never the values.
+//!
+//! It runs on sampled responses in the gateway, so it must be cheap and it
+//! must not keep what it reads: the output is a list of (pointer template,
+//! class) pairs, with array indices collapsed to `*` so that a list of a
+//! thousand riders gives one `/*/email`, not a thousand pointers.
+//!
+//! Each class is decided by the value's shape, helped by the field's name
+//! where the shape alone is ambiguous. A date is only a birth date under a
+//! name that says so; nine digits are only a social security number in the
+//! `AAA-GG-SSSS` layout or under a name such as `ssn`; a long number is only
+//! a card number if it passes the Luhn check *and* starts like a card
+//! (which rules out ids, millisecond timestamps and phone numbers). The
+//! checks are small hand-written predicates rather than regexes: each is a
+//! few lines, and a single byte scan beats compiling and running a dozen
+//! patterns per string on the response path.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A kind of sensitive data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataClass {
+    /// An email address.
+    Email,
+    /// A phone number.
+    Phone,
+    /// A date of birth.
+    BirthDate,
+    /// Geographic coordinates.
+    Geo,
+    /// A payment card number (Luhn-valid, with a card brand's prefix).
+    CardNumber,
+    /// A password, password hash, token, API key, private key or
+    /// credentials in a URL.
+    Secret,
+    /// A government identifier (social security number, passport, tax id).
+    GovernmentId,
+    /// An IP address (personal data in most privacy laws).
+    IpAddress,
+}
+
+impl DataClass {
+    /// Every class, in order.
+    pub const ALL: [DataClass; 8] = [
+        DataClass::Email,
+        DataClass::Phone,
+        DataClass::BirthDate,
+        DataClass::Geo,
+        DataClass::CardNumber,
+        DataClass::Secret,
+        DataClass::GovernmentId,
+        DataClass::IpAddress,
+    ];
+
+    /// The class as stored and printed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DataClass::Email => "email",
+            DataClass::Phone => "phone",
+            DataClass::BirthDate => "birth_date",
+            DataClass::Geo => "geo",
+            DataClass::CardNumber => "card_number",
+            DataClass::Secret => "secret",
+            DataClass::GovernmentId => "government_id",
+            DataClass::IpAddress => "ip_address",
+        }
+    }
+
+    /// The class named `s` (as [`as_str`](Self::as_str) writes it).
+    pub fn parse(s: &str) -> Option<DataClass> {
+        DataClass::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+/// One class of data found at one place of a response.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct FieldClass {
+    /// JSON pointer template of the field: RFC 6901 escaping, array
+    /// indices replaced by `*` (`/*/email`, `/rider/cards/*/number`).
+    pub pointer: String,
+    /// What the field holds.
+    pub class: DataClass,
+}
+
+/// Deepest nesting walked; deeper values are not classified.
+const MAX_DEPTH: usize = 32;
+/// Most values looked at per response, so a huge body costs a bounded time.
+const MAX_NODES: usize = 20_000;
+/// Array items looked at per array: the pointer template is the same for
+/// every item, so a few items show what the array holds.
+const ITEMS_PER_ARRAY: usize = 16;
+/// Longest string inspected (longer ones are only checked for secrets'
+/// prefixes).
+const MAX_STRING: usize = 4096;
+
+/// The (pointer template, class) pairs of a JSON value, sorted and
+/// distinct. Values are read, never copied into the result.
+pub fn classify(value: &Value) -> Vec<FieldClass> {
+    let mut walk = Walk {
+        found: BTreeSet::new(),
+        nodes: 0,
+        pointer: String::new(),
+    };
+    walk.value(value, None, 0);
+    walk.found.into_iter().collect()
+}
+
+struct Walk {
+    found: BTreeSet<FieldClass>,
+    nodes: usize,
+    pointer: String,
+}
+
+impl Walk {
+    fn value(&mut self, value: &Value, key: Option<&Key>, depth: usize) {
+        self.nodes += 1;
+        if self.nodes > MAX_NODES || depth > MAX_DEPTH {
+            return;
+        }
+        match value {
+            Value::Object(map) => {
+                let geo = is_geo_object(map);
+                for (name, child) in map {
+                    let len = self.pointer.len();
+                    self.pointer.push('/');
+                    push_escaped(&mut self.pointer, name);
+                    let key = Key::new(name);
+                    if geo && key.is_coordinate() && child.is_number() {
+                        self.add(DataClass::Geo);
+                    }
+                    self.value(child, Some(&key), depth + 1);
+                    self.pointer.truncate(len);
+                }
+            }
+            Value::Array(items) => {
+                if let Some(key) = key
+                    && key.is_geo_container()
+                    && is_coordinate_pair(items)
+                {
+                    self.add(DataClass::Geo);
+                    return;
+                }
+                let len = self.pointer.len();
+                self.pointer.push_str("/*");
+                for item in items.iter().take(ITEMS_PER_ARRAY) {
+                    // Items inherit the array's name: `emails: ["a@b.c"]`.
+                    self.value(item, key, depth + 1);
+                }
+                self.pointer.truncate(len);
+            }
+            Value::String(s) => {
+                if let Some(class) = classify_string(s, key) {
+                    self.add(class);
+                }
+            }
+            Value::Number(n) => {
+                if let Some(class) = classify_number(n, key) {
+                    self.add(class);
+                }
+            }
+            Value::Bool(_) | Value::Null => {}
+        }
+    }
+
+    fn add(&mut self, class: DataClass) {
+        if !self
+            .found
+            .iter()
+            .any(|f| f.class == class && f.pointer == self.pointer)
+        {
+            self.found.insert(FieldClass {
+                pointer: self.pointer.clone(),
+                class,
+            });
+        }
+    }
+}
+
+/// RFC 6901: `~` is `~0` and `/` is `~1` in a pointer token.
+fn push_escaped(out: &mut String, token: &str) {
+    for c in token.chars() {
+        match c {
+            '~' => out.push_str("~0"),
+            '/' => out.push_str("~1"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// A field name, lowercased with `_`, `-` and `.` removed, so that
+/// `dateOfBirth`, `date_of_birth` and `Date-Of-Birth` read the same.
+struct Key {
+    squashed: String,
+}
+
+impl Key {
+    fn new(name: &str) -> Key {
+        Key {
+            squashed: name
+                .chars()
+                .filter(|c| !matches!(c, '_' | '-' | '.' | ' '))
+                .flat_map(char::to_lowercase)
+                .collect(),
+        }
+    }
+
+    fn has(&self, words: &[&str]) -> bool {
+        words.iter().any(|w| self.squashed.contains(w))
+    }
+
+    fn is(&self, words: &[&str]) -> bool {
+        words.contains(&self.squashed.as_str())
+    }
+
+    fn is_secret(&self) -> bool {
+        self.has(&[
+            "password",
+            "passwd",
+            "passphrase",
+            "secret",
+            "apikey",
+            "accesskey",
+            "privatekey",
+            "token",
+            "credential",
+            "sessionid",
+            "signingkey",
+            "authorization",
+        ]) || self.is(&["pwd", "pass", "salt", "otp", "pin", "cvv", "cvc"])
+    }
+
+    fn is_birth(&self) -> bool {
+        self.has(&["birth", "dob"])
+    }
+
+    fn is_phone(&self) -> bool {
+        self.has(&["phone", "mobile", "msisdn", "telephone", "cell"]) || self.is(&["tel", "fax"])
+    }
+
+    fn is_government_id(&self) -> bool {
+        self.has(&[
+            "ssn",
+            "socialsecurity",
+            "nationalid",
+            "nationalinsurance",
+            "passport",
+            "taxid",
+            "driverslicense",
+            "driverlicense",
+            "licensenumber",
+        ]) || self.is(&["tin", "sin", "nino", "nif", "cpf"])
+    }
+
+    fn is_ip(&self) -> bool {
+        self.is(&["ip", "ipaddress", "ipaddr", "clientip", "remoteip"])
+            || self.squashed.ends_with("ip")
+            || self.squashed.ends_with("ipaddress")
+    }
+
+    fn is_coordinate(&self) -> bool {
+        self.is(&["lat", "latitude", "lng", "lon", "long", "longitude"])
+    }
+
+    fn is_geo_container(&self) -> bool {
+        self.has(&[
+            "coordinates",
+            "coords",
+            "location",
+            "position",
+            "geo",
+            "latlng",
+            "latlon",
+        ])
+    }
+}
+
+/// Both a latitude and a longitude among an object's numeric members:
+/// `lat` alone could be anything.
+fn is_geo_object(map: &serde_json::Map<String, Value>) -> bool {
+    let mut lat = false;
+    let mut lon = false;
+    for (name, value) in map {
+        let Some(v) = value.as_f64() else { continue };
+        match Key::new(name).squashed.as_str() {
+            "lat" | "latitude" if (-90.0..=90.0).contains(&v) => lat = true,
+            "lng" | "lon" | "long" | "longitude" if (-180.0..=180.0).contains(&v) => lon = true,
+            _ => {}
+        }
+    }
+    lat && lon
+}
+
+/// `[lon, lat]` (GeoJSON) or `[lat, lon]`: two non-integral numbers in range.
+fn is_coordinate_pair(items: &[Value]) -> bool {
+    match items {
+        [Value::Number(a), Value::Number(b)] => match (a.as_f64(), b.as_f64()) {
+            (Some(a), Some(b)) => {
+                a.abs() <= 180.0 && b.abs() <= 180.0 && (a.fract() != 0.0 || b.fract() != 0.0)
+            }
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+fn classify_number(n: &serde_json::Number, key: Option<&Key>) -> Option<DataClass> {
+    // Integers only: card numbers and phone numbers stored as numbers.
+    let digits = n.as_u64()?.to_string();
+    if is_card_number(&digits) {
+        return Some(DataClass::CardNumber);
+    }
+    let key = key?;
+    if key.is_phone() && (7..=15).contains(&digits.len()) {
+        return Some(DataClass::Phone);
+    }
+    if key.is_government_id() && (6..=12).contains(&digits.len()) {
+        return Some(DataClass::GovernmentId);
+    }
+    None
+}
+
+fn classify_string(s: &str, key: Option<&Key>) -> Option<DataClass> {
+    let s = s.trim();
+    if s.is_empty() {
+        return None;
+    }
+    if is_secret_value(s) {
+        return Some(DataClass::Secret);
+    }
+    if s.len() > MAX_STRING {
+        return None;
+    }
+    if let Some(key) = key {
+        if key.is_secret() && !is_placeholder(s) {
+            return Some(DataClass::Secret);
+        }
+        if key.is_birth() && looks_like_date(s) {
+            return Some(DataClass::BirthDate);
+        }
+        if key.is_government_id() && is_id_like(s) {
+            return Some(DataClass::GovernmentId);
+        }
+        if key.is_phone() && is_phone(s) {
+            return Some(DataClass::Phone);
+        }
+        if key.is_ip() && s.parse::<IpAddr>().is_ok() {
+            return Some(DataClass::IpAddress);
+        }
+        if key.is_geo_container() && is_coordinate_text(s) {
+            return Some(DataClass::Geo);
+        }
+    }
+    if is_email(s) {
+        return Some(DataClass::Email);
+    }
+    if is_ssn(s) {
+        return Some(DataClass::GovernmentId);
+    }
+    let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+    if s.chars()
+        .all(|c| c.is_ascii_digit() || c == ' ' || c == '-')
+        && is_card_number(&digits)
+    {
+        return Some(DataClass::CardNumber);
+    }
+    if is_e164(s) {
+        return Some(DataClass::Phone);
+    }
+    None
+}
+
+/// Values that are secrets whatever their field is called: JWTs, password
+/// hashes, private keys, well-known token formats and URLs with a password.
+fn is_secret_value(s: &str) -> bool {
+    const PREFIXES: &[&str] = &[
+        "$2a$",
+        "$2b$",
+        "$2y$",
+        "$argon2",
+        "$scrypt$",
+        "$pbkdf2",
+        "$6$",
+        "$5$",
+        "$1$",
+        "-----BEGIN",
+        "ghp_",
+        "gho_",
+        "ghs_",
+        "github_pat_",
+        "glpat-",
+        "xoxb-",
+        "xoxp-",
+        "xoxa-",
+        "sk_live_",
+        "rk_live_",
+        "sk-proj-",
+        "AIza",
+    ];
+    if PREFIXES.iter().any(|p| s.starts_with(p)) {
+        return !s.starts_with("-----BEGIN") || s.contains("PRIVATE KEY");
+    }
+    if is_aws_access_key(s) || is_jwt(s) {
+        return true;
+    }
+    url_has_password(s)
+}
+
+fn is_aws_access_key(s: &str) -> bool {
+    s.len() == 20
+        && (s.starts_with("AKIA") || s.starts_with("ASIA"))
+        && s.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
+/// Three base64url parts, the first a JSON header (`eyJ` is `{"`).
+fn is_jwt(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('.').collect();
+    parts.len() == 3
+        && s.starts_with("eyJ")
+        && parts[1].len() >= 4
+        && parts.iter().all(|p| {
+            p.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+}
+
+/// `scheme://user:password@host...`.
+fn url_has_password(s: &str) -> bool {
+    let Some((scheme, rest)) = s.split_once("://") else {
+        return false;
+    };
+    if scheme.is_empty()
+        || !scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'+')
+    {
+        return false;
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            !host.is_empty()
+                && userinfo
+                    .split_once(':')
+                    .is_some_and(|(_, password)| !password.is_empty())
+        }
+        None => false,
+    }
+}
+
+/// Values that hold nothing secret even under a secret's name.
+fn is_placeholder(s: &str) -> bool {
+    matches!(
+        s.to_ascii_lowercase().as_str(),
+        "null" | "none" | "n/a" | "redacted" | "***" | "********" | "true" | "false" | "bearer"
+    ) || s.bytes().all(|b| b == b'*' || b == b'x' || b == b'X')
+}
+
+/// A plain `local@domain.tld` address.
+fn is_email(s: &str) -> bool {
+    if s.len() > 254 || s.contains(char::is_whitespace) {
+        return false;
+    }
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    let local_ok = !local.is_empty()
+        && local.len() <= 64
+        && local
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._%+-'".contains(&b));
+    let labels: Vec<&str> = domain.split('.').collect();
+    let domain_ok = labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && !l.starts_with('-')
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+        && labels
+            .last()
+            .is_some_and(|tld| tld.len() >= 2 && tld.bytes().all(|b| b.is_ascii_alphabetic()));
+    local_ok && domain_ok
+}
+
+/// `+` and 8 to 15 digits (E.164), spaces and dashes allowed between.
+fn is_e164(s: &str) -> bool {
+    let Some(rest) = s.strip_prefix('+') else {
+        return false;
+    };
+    let digits = rest.bytes().filter(u8::is_ascii_digit).count();
+    (8..=15).contains(&digits)
+        && !rest.starts_with('0')
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b' ' || b == b'-')
+}
+
+/// 7 to 15 digits with the punctuation phone numbers are written with.
+fn is_phone(s: &str) -> bool {
+    let digits = s.bytes().filter(u8::is_ascii_digit).count();
+    (7..=15).contains(&digits)
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || b" +-().".contains(&b) || b == b'x')
+}
+
+/// `YYYY-MM-DD` (optionally followed by a time), `DD/MM/YYYY` or
+/// `MM/DD/YYYY`.
+fn looks_like_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    let digits = |r: std::ops::Range<usize>| {
+        b.get(r.clone())
+            .is_some_and(|part| part.iter().all(u8::is_ascii_digit))
+    };
+    let iso = b.len() >= 10
+        && digits(0..4)
+        && b[4] == b'-'
+        && digits(5..7)
+        && b[7] == b'-'
+        && digits(8..10);
+    let slashed = b.len() == 10
+        && digits(0..2)
+        && b[2] == b'/'
+        && digits(3..5)
+        && b[5] == b'/'
+        && digits(6..10);
+    iso || slashed
+}
+
+/// A US social security number in its written layout, with the ranges
+/// never issued excluded (area 000, 666, 9xx; group 00; serial 0000).
+fn is_ssn(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 11 || b[3] != b'-' || b[6] != b'-' {
+        return false;
+    }
+    let (area, group, serial) = (&s[0..3], &s[4..6], &s[7..11]);
+    let all_digits = |p: &str| p.bytes().all(|c| c.is_ascii_digit());
+    all_digits(area)
+        && all_digits(group)
+        && all_digits(serial)
+        && area != "000"
+        && area != "666"
+        && !area.starts_with('9')
+        && group != "00"
+        && serial != "0000"
+}
+
+/// What an identifier under a government id's name looks like: 6 to 20
+/// characters, digits among them, letters, digits and `-`/space only.
+fn is_id_like(s: &str) -> bool {
+    (6..=20).contains(&s.len())
+        && s.bytes().any(|b| b.is_ascii_digit())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b' ')
+}
+
+/// `48.8566,2.3522` or `48.8566, 2.3522`.
+fn is_coordinate_text(s: &str) -> bool {
+    let Some((a, b)) = s.split_once(',') else {
+        return false;
+    };
+    match (a.trim().parse::<f64>(), b.trim().parse::<f64>()) {
+        (Ok(a), Ok(b)) => a.abs() <= 180.0 && b.abs() <= 180.0 && a.fract() != 0.0,
+        _ => false,
+    }
+}
+
+/// 13 to 19 digits, Luhn-valid, starting like a card of a major brand
+/// (Visa 4, Mastercard 51-55 and 2221-2720, Amex 34/37, Discover 6011/65,
+/// JCB 35, Diners 30/36/38), and not one repeated digit. The prefix rule is
+/// what keeps millisecond timestamps (`17...`) and most ids out: one random
+/// number in ten passes Luhn.
+pub(crate) fn is_card_number(digits: &str) -> bool {
+    let len = digits.len();
+    if !(13..=19).contains(&len) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    let first = digits.as_bytes()[0];
+    if digits.bytes().all(|b| b == first) {
+        return false;
+    }
+    let prefix = |n: usize| {
+        digits
+            .get(..n)
+            .and_then(|p| p.parse::<u32>().ok())
+            .unwrap_or(0)
+    };
+    let brand = matches!(prefix(1), 4)
+        || (51..=55).contains(&prefix(2))
+        || (2221..=2720).contains(&prefix(4))
+        || matches!(prefix(2), 34 | 37 | 35 | 30 | 36 | 38 | 65)
+        || prefix(4) == 6011;
+    brand && luhn(digits)
+}
+
+fn luhn(digits: &str) -> bool {
+    let mut sum = 0u32;
+    for (i, b) in digits.bytes().rev().enumerate() {
+        let mut d = u32::from(b - b'0');
+        if i % 2 == 1 {
+            d *= 2;
+            if d > 9 {
+                d -= 9;
+            }
+        }
+        sum += d;
+    }
+    sum % 10 == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn classes(v: Value) -> Vec<(String, &'static str)> {
+        classify(&v)
+            .into_iter()
+            .map(|f| (f.pointer, f.class.as_str()))
+            .collect()
+    }
+
+    fn pairs(expected: &[(&str, &'static str)]) -> Vec<(String, &'static str)> {
+        expected.iter().map(|(p, c)| (p.to_string(), *c)).collect()
+    }
+
+    #[test]
+    fn a_leaky_rider_profile_is_classified_field_by_field() {
+        let rider = json!({
+            "id": 2, "username": "jordan_lee", "email": "jordan.lee@example.com",
+            "age": 34, "city": "Seattle, WA", "weight_kg": 81.2,
+            "created_at": "2019-06-03T18:40:00Z",
+            "password_hash": "$2b$12$abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0",
+            "last_login_ip": "203.0.113.7",
+        });
+        assert_eq!(
+            classes(rider),
+            pairs(&[
+                ("/email", "email"),
+                ("/last_login_ip", "ip_address"),
+                ("/password_hash", "secret"),
+            ])
+        );
+    }
+
+    #[test]
+    fn array_indices_collapse_and_values_never_appear() {
+        let list = json!([
+            {"email": "a@example.com", "phone": "+1 415 555 0100"},
+            {"email": "b@example.org", "phone": "(415) 555-0101"},
+        ]);
+        let found = classify(&list);
+        assert_eq!(
+            found
+                .iter()
+                .map(|f| (f.pointer.as_str(), f.class.as_str()))
+                .collect::<Vec<_>>(),
+            [("/*/email", "email"), ("/*/phone", "phone")]
+        );
+        let text = serde_json::to_string(&found).unwrap_or_default();
+        assert!(!text.contains("example") && !text.contains("555"), "{text}");
+    }
+
+    #[test]
+    fn true_positives_of_every_class() {
+        let v = json!({
+            "contact": {"mobile": "07700 900123", "email": "x.y+tag@mail.example.co.uk"},
+            "dateOfBirth": "1990-04-01",
+            "dob": "01/04/1990",
+            "home": {"lat": 48.8566, "lng": 2.3522},
+            "location": [2.3522, 48.8566],
+            "card": "4111 1111 1111 1111",
+            "card_no": 5555555555554444u64,
+            "ssn": "123-45-6789",
+            "passport_number": "X1234567",
+            "api_key": "FAKE-DEMO-KEY-0000",
+            "session": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl",
+            "database_url": "postgres://app:hunter2@db.internal:5432/riders",
+            "aws": "AKIAIOSFODNN7EXAMPLE",
+            "pem": "-----BEGIN RSA PRIVATE KEY-----\nMIIE...",
+            "whatsapp": "+447700900123",
+            "client_ip": "2001:db8::1",
+        });
+        assert_eq!(
+            classes(v),
+            pairs(&[
+                ("/api_key", "secret"),
+                ("/aws", "secret"),
+                ("/card", "card_number"),
+                ("/card_no", "card_number"),
+                ("/client_ip", "ip_address"),
+                ("/contact/email", "email"),
+                ("/contact/mobile", "phone"),
+                ("/database_url", "secret"),
+                ("/dateOfBirth", "birth_date"),
+                ("/dob", "birth_date"),
+                ("/home/lat", "geo"),
+                ("/home/lng", "geo"),
+                ("/location", "geo"),
+                ("/passport_number", "government_id"),
+                ("/pem", "secret"),
+                ("/session", "secret"),
+                ("/ssn", "government_id"),
+                ("/whatsapp", "phone"),
+            ])
+        );
+    }
+
+    #[test]
+    fn ordinary_values_are_not_flagged() {
+        let v = json!({
+            "id": 4111111111111111u64 / 1000,
+            "order_id": 1234567890123456u64,
+            "created_ms": 1_767_225_600_000u64,
+            "count": 4_111_111_111_111_112u64,
+            "sku": "4111-1111-1111-1112",
+            "created_at": "2021-04-05T17:50:00Z",
+            "release": "2021-04-05",
+            "version": "10.0.0.1",
+            "lat": 48.85,
+            "latency": {"lat": 12.5, "p99": 80.1},
+            "coords": [1, 2],
+            "zip": "123-456-7890",
+            "area": "000-12-3456",
+            "mention": "write to support at example dot com",
+            "at_handle": "@jordan_lee",
+            "password": "********",
+            "token_type": "bearer",
+            "uuid": "550e8400-e29b-41d4-a716-446655440000",
+            "phone_verified": true,
+            "phone_count": 3,
+            "repeated": "0000000000000000",
+        });
+        assert_eq!(classes(v), pairs(&[]));
+    }
+
+    #[test]
+    fn luhn_and_brand_both_needed_for_a_card() {
+        assert!(is_card_number("4111111111111111"));
+        assert!(is_card_number("378282246310005"), "Amex");
+        assert!(is_card_number("6011111111111117"), "Discover");
+        assert!(!is_card_number("4111111111111112"), "Luhn fails");
+        assert!(
+            !is_card_number("1767225600000"),
+            "a timestamp passing nothing"
+        );
+        assert!(
+            !is_card_number("7992739871300"),
+            "Luhn-valid but no brand starts with 7"
+        );
+        assert!(!is_card_number("411111111111"), "too short");
+    }
+
+    #[test]
+    fn pointers_escape_slashes_and_tildes() {
+        let v = json!({"a/b": {"c~d": "someone@example.com"}});
+        assert_eq!(classes(v), pairs(&[("/a~1b/c~0d", "email")]));
+    }
+
+    #[test]
+    fn deep_and_huge_values_are_bounded() {
+        let mut deep = json!("x@example.com");
+        for _ in 0..200 {
+            deep = json!({ "n": deep });
+        }
+        assert!(classify(&deep).is_empty(), "past MAX_DEPTH nothing is read");
+        let huge = Value::Array(vec![json!({"email": "a@example.com"}); 100_000]);
+        assert_eq!(classes(huge), pairs(&[("/*/email", "email")]));
+    }
+
+    #[test]
+    fn class_names_round_trip() {
+        for c in DataClass::ALL {
+            assert_eq!(DataClass::parse(c.as_str()), Some(c));
+            assert_eq!(
+                serde_json::to_value(c).unwrap_or_default(),
+                json!(c.as_str())
+            );
+        }
+    }
+}
