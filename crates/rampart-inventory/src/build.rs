@@ -517,7 +517,14 @@ fn cluster(
     entries.sort_by(|a, b| a.0.cmp(&b.0));
     let weights: Vec<u64> = entries.iter().map(|(_, u)| u.usage.calls).collect();
     let typed: Vec<Template> = entries.iter().map(|((_, t), _)| t.clone()).collect();
-    let merged = template::merge_words(typed, &weights);
+    let known: HashSet<String> = contract
+        .operations
+        .iter()
+        .flat_map(|op| op.route.split('/'))
+        .filter(|s| !s.is_empty() && !s.contains('{'))
+        .map(str::to_owned)
+        .collect();
+    let merged = template::merge_words(typed, &weights, &known);
     struct Group {
         method: String,
         template: Template,

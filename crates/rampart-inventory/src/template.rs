@@ -13,20 +13,21 @@
 //!    words at that position ([`MIN_DISTINCT_WORDS`]), the rare ones are
 //!    taken as values of one parameter and the frequent ones (at least
 //!    twice the group's average, such as `me` beside thousands of user
-//!    names) stay static. A handful of distinct words is never merged: an
-//!    API with `/admin/export` and `/admin/import` has two endpoints.
+//!    names) stay static, as do words the contract itself uses as static
+//!    segments. A handful of distinct words is never merged: an API with
+//!    `/admin/export` and `/admin/import` has two endpoints.
 //!
 //! Version segments (`v1`, `v2beta`) are always static: they are what tells
 //! an old API version from the current one.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use percent_encoding::percent_decode_str;
 use serde::{Deserialize, Serialize};
 
 /// Distinct words at one position, under one prefix, before any is taken
 /// for a parameter value.
-pub const MIN_DISTINCT_WORDS: usize = 5;
+pub const MIN_DISTINCT_WORDS: usize = 8;
 
 /// What a path parameter's observed values looked like.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -251,12 +252,17 @@ pub fn typed(path: &str) -> Template {
 pub fn infer(paths: &[(&str, u64)]) -> Vec<Template> {
     let templates: Vec<Template> = paths.iter().map(|(p, _)| typed(p)).collect();
     let weights: Vec<u64> = paths.iter().map(|(_, w)| *w).collect();
-    merge_words(templates, &weights)
+    merge_words(templates, &weights, &HashSet::new())
 }
 
 /// The word-merging pass of [`infer`] over templates already typed, each
-/// standing for `weights[i]` requests.
-pub fn merge_words(mut templates: Vec<Template>, weights: &[u64]) -> Vec<Template> {
+/// standing for `weights[i]` requests; words in `known` (the contract's
+/// static segments) are never merged.
+pub fn merge_words(
+    mut templates: Vec<Template>,
+    weights: &[u64],
+    known: &HashSet<String>,
+) -> Vec<Template> {
     let longest = templates
         .iter()
         .map(|t| t.segments.len())
@@ -290,6 +296,7 @@ pub fn merge_words(mut templates: Vec<Template>, weights: &[u64]) -> Vec<Templat
             let frequent = |count: u64| count * words.len() as u64 >= 2 * total;
             for &i in members {
                 if let Segment::Static(word) = &templates[i].segments[position]
+                    && !known.contains(word)
                     && words.get(word.as_str()).is_some_and(|&c| !frequent(c))
                 {
                     merge.push(i);
@@ -406,6 +413,10 @@ mod tests {
             "priya_patel",
             "noah_kim",
             "emma_schmidt",
+            "lucas_martin",
+            "aisha_bello",
+            "mateo_garcia",
+            "hana_sato",
         ]
         .iter()
         .map(|u| (format!("/users/{u}"), 2))
@@ -415,10 +426,10 @@ mod tests {
         paths.push(("/users/alex_morgan/posts".to_owned(), 1));
         let refs: Vec<(&str, u64)> = paths.iter().map(|(p, n)| (p.as_str(), *n)).collect();
         let t = texts(&refs);
-        assert_eq!(&t[..6], vec!["/users/{id}"; 6].as_slice());
-        assert_eq!(t[6], "/users/me", "`me` is frequent: static");
-        assert_eq!(t[7], "/users/{id}", "numeric: a parameter");
-        assert_eq!(t[8], "/users/{id}/posts", "the same merge holds deeper");
+        assert_eq!(&t[..10], vec!["/users/{id}"; 10].as_slice());
+        assert_eq!(t[10], "/users/me", "`me` is frequent: static");
+        assert_eq!(t[11], "/users/{id}", "numeric: a parameter");
+        assert_eq!(t[12], "/users/{id}/posts", "the same merge holds deeper");
         let kinds = infer(&refs);
         assert_eq!(kinds[0].segments[1], Segment::Param(ParamKind::Slug));
     }
@@ -440,6 +451,34 @@ mod tests {
                 "/admin/users/{id}"
             ]
         );
+    }
+
+    #[test]
+    fn skewed_top_level_collections_stay_static_below_the_threshold_or_when_known() {
+        // Seven collections, one busy: never merged (fewer than 8 words).
+        let mut paths = vec![("/api/users/1".to_owned(), 500)];
+        for c in [
+            "internal", "exports", "billing", "audit", "search", "health",
+        ] {
+            paths.push((format!("/api/{c}/x"), 1));
+        }
+        let refs: Vec<(&str, u64)> = paths.iter().map(|(p, n)| (p.as_str(), *n)).collect();
+        assert!(
+            texts(&refs).iter().all(|t| !t.contains("{id}/x")),
+            "{:?}",
+            texts(&refs)
+        );
+        // Words the contract uses are never taken for values.
+        let names: Vec<String> = (0..12)
+            .map(|i| format!("/u/name{}", "abcdefghijkl".as_bytes()[i] as char))
+            .collect();
+        let mut all: Vec<(&str, u64)> = names.iter().map(|p| (p.as_str(), 1)).collect();
+        all.push(("/u/settings", 1));
+        let typed_all: Vec<Template> = all.iter().map(|(p, _)| typed(p)).collect();
+        let known = HashSet::from(["settings".to_owned()]);
+        let out = merge_words(typed_all, &vec![1; all.len()], &known);
+        assert_eq!(out[0].text(), "/u/{id}");
+        assert_eq!(out[12].text(), "/u/settings");
     }
 
     #[test]
