@@ -82,8 +82,9 @@ pub struct OperationUse {
 /// The authentication seen on an endpoint's exchanges.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct AuthSeen {
-    /// Exchanges without an authenticated caller (including refused
-    /// credentials).
+    /// Exchanges without an authenticated caller: no credentials, refused
+    /// ones, and every unrouted request (the gateway authenticates only
+    /// routed ones, so a shadow endpoint's callers all count here).
     pub anonymous: u64,
     /// Exchanges per API key id.
     pub api_keys: BTreeMap<String, u64>,

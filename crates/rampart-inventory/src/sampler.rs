@@ -47,7 +47,9 @@ impl FieldSampler {
     /// Whether this response is the one in N to classify. Call it before
     /// parsing anything, so unsampled responses cost one increment.
     pub fn should_sample(&self) -> bool {
-        self.seen.fetch_add(1, Ordering::Relaxed) % self.every == 0
+        self.seen
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(self.every)
     }
 
     /// Classifies `body` (a response of `operation` of `api`, or for an

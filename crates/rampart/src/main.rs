@@ -113,6 +113,9 @@ enum Command {
     /// Audit OpenAPI documents statically against the OWASP API Security Top 10 (2023):
     /// findings with file:line, a score, and text, JSON or SARIF output.
     Audit(rampart_audit::cli::AuditArgs),
+    /// Inventory the APIs from recorded traffic: per-operation use, shadow and zombie
+    /// endpoints, sensitive data in responses; `--draft-openapi` drafts the shadow endpoints.
+    Inventory(rampart_inventory::cli::InventoryArgs),
 }
 
 fn main() -> ExitCode {
@@ -129,6 +132,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Audit(args) => Ok(rampart_audit::cli::run(args)),
+        Command::Inventory(args) => Ok(rampart_inventory::cli::run(args)),
         Command::ConfigSchema => {
             println!(
                 "{}",
