@@ -162,11 +162,22 @@ impl ShadowUsage {
         {
             self.undeclared_method = true;
         }
-        let key = (e.ts, e.request_id.clone());
+        self.offer_example((e.ts, e.request_id.clone()), example(e));
+    }
+
+    /// Keeps the newest examples, one per distinct path.
+    fn offer_example(&mut self, key: (SystemTime, String), example: ExampleRequest) {
+        if let Some(i) = self.examples.iter().position(|x| x.path == example.path) {
+            if self.example_keys[i] >= key {
+                return;
+            }
+            self.example_keys.remove(i);
+            self.examples.remove(i);
+        }
         let at = self.example_keys.partition_point(|k| *k > key);
         if at < EXAMPLES {
             self.example_keys.insert(at, key);
-            self.examples.insert(at, example(e));
+            self.examples.insert(at, example);
             self.example_keys.truncate(EXAMPLES);
             self.examples.truncate(EXAMPLES);
         }
@@ -177,17 +188,8 @@ impl ShadowUsage {
         add_all(&mut self.upstream_statuses, other.upstream_statuses);
         self.query_params.extend(other.query_params);
         self.undeclared_method |= other.undeclared_method;
-        let mut all: Vec<((SystemTime, String), ExampleRequest)> = self
-            .example_keys
-            .drain(..)
-            .zip(self.examples.drain(..))
-            .chain(other.example_keys.into_iter().zip(other.examples))
-            .collect();
-        all.sort_by(|a, b| b.0.cmp(&a.0));
-        all.truncate(EXAMPLES);
-        for (k, e) in all {
-            self.example_keys.push(k);
-            self.examples.push(e);
+        for (k, e) in other.example_keys.into_iter().zip(other.examples) {
+            self.offer_example(k, e);
         }
     }
 }

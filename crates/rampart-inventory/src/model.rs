@@ -115,6 +115,19 @@ pub enum Protection {
     ShadowEndpoint,
 }
 
+impl Protection {
+    /// The name JSON uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protection::OwnerOnly => "owner_only",
+            Protection::OwnedObject => "owned_object",
+            Protection::None => "none",
+            Protection::Undeclared => "undeclared",
+            Protection::ShadowEndpoint => "shadow_endpoint",
+        }
+    }
+}
+
 /// One class of sensitive data at one field of an endpoint's responses.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SensitiveField {

@@ -141,12 +141,12 @@ pub fn render(inv: &Inventory) -> String {
 fn field(out: &mut String, endpoint: &str, f: &SensitiveField) {
     let _ = writeln!(
         out,
-        "  {:<28} {:<28} {:<14} {:>6}x  {:?}{}",
+        "  {:<28} {:<28} {:<14} {:>6}x  {}{}",
         endpoint,
         f.pointer,
         f.class.as_str(),
         f.count,
-        f.protection,
+        f.protection.as_str(),
         if f.unprotected { "  UNPROTECTED" } else { "" }
     );
 }

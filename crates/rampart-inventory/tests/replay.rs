@@ -388,8 +388,13 @@ async fn a_recorded_mix_gives_templates_zombies_and_pii_per_field() {
     assert_eq!(v1.query_params, ["fields"]);
     assert_eq!(v1.params[0].name, "id");
     assert_eq!(v1.statuses, BTreeMap::from([(404, 4)]));
-    assert_eq!(v1.examples.len(), 3);
-    assert_eq!(v1.examples[0].path, "/api/v1/riders/3", "newest first");
+    let examples: Vec<&str> = v1.examples.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(
+        examples,
+        ["/api/v1/riders/3", "/api/v1/riders/12", "/api/v1/riders/7"],
+        "newest first, one per path"
+    );
+    assert_eq!(shadow(&inv, "GET", "/api/users/me").examples.len(), 1);
     assert_eq!(
         shadow(&inv, "GET", "/api/v1/riders/{id}/workouts")
             .version_of

@@ -67,14 +67,21 @@ async fn inventory_prints_json_and_text_and_drafts_the_shadow_endpoints() {
         "--draft-openapi",
         draft.to_str().unwrap(),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let inv: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(inv["events"], 3);
     let api = &inv["apis"][0];
     assert_eq!(api["shadow"][0]["template"], "/api/v1/items/{id}");
     assert_eq!(api["shadow"][0]["calls"], 2);
     assert_eq!(api["zombies"]["never_called"], serde_json::json!(["getA"]));
-    assert_eq!(api["zombies"]["deprecated_in_use"], serde_json::json!(["getOld"]));
+    assert_eq!(
+        api["zombies"]["deprecated_in_use"],
+        serde_json::json!(["getOld"])
+    );
 
     let audit = rampart(&["audit", draft.to_str().unwrap(), "--format", "json"]);
     assert_ne!(
