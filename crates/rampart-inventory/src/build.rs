@@ -34,10 +34,20 @@ pub struct ApiContract {
     pub contract: Contract,
 }
 
+/// An API by reference: its name and contract (the gateway's runtime
+/// holds compiled contracts the admin API can pass as they are).
+#[derive(Debug, Clone, Copy)]
+pub struct ApiRef<'c> {
+    /// The API's name in the configuration.
+    pub name: &'c str,
+    /// Its contract.
+    pub contract: &'c Contract,
+}
+
 /// Accumulates events into an [`Inventory`].
 #[derive(Debug)]
 pub struct Builder<'c> {
-    apis: &'c [ApiContract],
+    apis: Vec<ApiRef<'c>>,
     since: Option<SystemTime>,
     until: SystemTime,
     events: u64,
@@ -252,14 +262,25 @@ fn is_unrouted(e: &AuditEvent) -> bool {
 impl<'c> Builder<'c> {
     /// A builder for the window `[since, until)` over `apis`.
     pub fn new(apis: &'c [ApiContract], since: Option<SystemTime>, until: SystemTime) -> Self {
+        let refs = apis
+            .iter()
+            .map(|a| ApiRef {
+                name: &a.name,
+                contract: &a.contract,
+            })
+            .collect();
+        Builder::over(refs, since, until)
+    }
+
+    /// A builder over contracts held elsewhere (the gateway's runtime).
+    pub fn over(apis: Vec<ApiRef<'c>>, since: Option<SystemTime>, until: SystemTime) -> Self {
         let mut op_index = HashMap::new();
         for (a, api) in apis.iter().enumerate() {
             for (o, op) in api.contract.operations.iter().enumerate() {
-                op_index.insert((api.name.clone(), op.id.clone()), (a, o));
+                op_index.insert((api.name.to_owned(), op.id.clone()), (a, o));
             }
         }
         Builder {
-            apis,
             since,
             until,
             events: 0,
@@ -277,7 +298,13 @@ impl<'c> Builder<'c> {
             op_index,
             shadow: apis.iter().map(|_| HashMap::new()).collect(),
             shadow_keys: 0,
+            apis,
         }
+    }
+
+    /// The window: `[since, until)`.
+    pub fn window(&self) -> (Option<SystemTime>, SystemTime) {
+        (self.since, self.until)
     }
 
     /// Counts one event.
@@ -292,7 +319,7 @@ impl<'c> Builder<'c> {
                     // Older events without `api`: the first API declaring it.
                     self.apis
                         .iter()
-                        .find_map(|a| self.op_index.get(&(a.name.clone(), op.clone())))
+                        .find_map(|a| self.op_index.get(&(a.name.to_owned(), op.clone())))
                 })
                 .copied();
             if let Some((a, o)) = found
@@ -324,7 +351,7 @@ impl<'c> Builder<'c> {
     /// whose base path holds its path, else the only one.
     fn api_of(&self, e: &AuditEvent) -> Option<usize> {
         if let Some(name) = &e.api
-            && let Some(i) = self.apis.iter().position(|a| &a.name == name)
+            && let Some(i) = self.apis.iter().position(|a| a.name == name)
         {
             return Some(i);
         }
@@ -345,7 +372,7 @@ impl<'c> Builder<'c> {
         let mut apis = Vec::with_capacity(self.apis.len());
         let ops = self.ops;
         let shadow = self.shadow;
-        for ((api, usages), shadow) in self.apis.iter().zip(ops).zip(shadow) {
+        for ((api, usages), shadow) in self.apis.iter().copied().zip(ops).zip(shadow) {
             let fields: Vec<&FieldClassCount> =
                 fields.iter().filter(|f| f.api == api.name).collect();
             apis.push(finish_api(api, usages, shadow, &fields));
@@ -361,12 +388,12 @@ impl<'c> Builder<'c> {
 }
 
 fn finish_api(
-    api: &ApiContract,
+    api: ApiRef<'_>,
     usages: Vec<Usage>,
     shadow: HashMap<(String, Template), ShadowUsage>,
     fields: &[&FieldClassCount],
 ) -> ApiInventory {
-    let contract = &api.contract;
+    let contract = api.contract;
     let mut operations = Vec::with_capacity(usages.len());
     let mut zombies = Zombies::default();
     for (op, usage) in contract.operations.iter().zip(usages) {
@@ -392,7 +419,7 @@ fn finish_api(
     zombies.deprecated_in_use.sort();
     zombies.old_versions.sort();
     ApiInventory {
-        name: api.name.clone(),
+        name: api.name.to_owned(),
         title: contract.title.clone(),
         version: contract.version.clone(),
         base_path: contract.base_path.clone(),

@@ -47,10 +47,10 @@ use rampart_contract::compile::compile_for_analysis;
 use rampart_contract::{CompileOptions, ContractErrors};
 use rampart_store::{Store, StoreError};
 
-pub use build::{ApiContract, Builder, shadow_key};
+pub use build::{ApiContract, ApiRef, Builder, shadow_key};
 pub use classify::{DataClass, FieldClass, classify};
 pub use model::Inventory;
-pub use sampler::{FieldSampler, MAX_PENDING};
+pub use sampler::{FieldSampler, MAX_PENDING, SamplerFlusher};
 
 /// Why an inventory could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -117,7 +117,16 @@ pub async fn collect(
     since: Option<SystemTime>,
     until: SystemTime,
 ) -> Result<Inventory, InventoryError> {
-    let mut builder = Builder::new(apis, since, until);
+    collect_with(store, Builder::new(apis, since, until)).await
+}
+
+/// [`collect`] over a builder made with [`Builder::over`] (contracts the
+/// caller already holds, such as the gateway runtime's for the admin API).
+pub async fn collect_with(
+    store: &Store,
+    mut builder: Builder<'_>,
+) -> Result<Inventory, InventoryError> {
+    let (since, until) = builder.window();
     store
         .scan(since, Some(until), |event| builder.add(&event))
         .await?;

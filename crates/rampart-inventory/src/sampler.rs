@@ -6,11 +6,37 @@
 //! sampled one the classification plus a short lock; the database sees
 //! one transaction per flush, not one per sample. What waits in memory is
 //! bounded ([`MAX_PENDING`] distinct keys), and holds no values.
+//!
+//! Wiring it into the gateway (SQL sinks only, see
+//! [`Store::keeps_field_classes`]):
+//!
+//! ```no_run
+//! # async fn wiring(store: rampart_store::Store, body: serde_json::Value) {
+//! use std::sync::Arc;
+//! use std::time::{Duration, SystemTime};
+//! use rampart_inventory::FieldSampler;
+//!
+//! // At start-up, beside the recorder: one JSON response in 100.
+//! let sampler = Arc::new(FieldSampler::new(store, 100));
+//! let flusher = sampler.spawn_flusher(Duration::from_secs(10));
+//! // Response phase, on the parsed JSON body as sent to the client, for a
+//! // routed exchange (api name, operationId):
+//! if sampler.should_sample() {
+//!     sampler.observe("riders", "getRider", &body, SystemTime::now());
+//! }
+//! // An unrouted exchange passed through in monitor/off mode is keyed by
+//! // its shadow key instead:
+//! let key = rampart_inventory::shadow_key("GET", "/api/v1/riders/3");
+//! # let _ = key;
+//! // At shutdown, after the last exchange:
+//! flusher.shutdown().await;
+//! # }
+//! ```
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError};
-use std::time::SystemTime;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
 
 use rampart_store::{FieldClassCount, Store, StoreError};
 use serde_json::Value;
@@ -122,6 +148,50 @@ impl FieldSampler {
     }
 }
 
+impl FieldSampler {
+    /// Flushes every `every` on the current tokio runtime until
+    /// [`SamplerFlusher::shutdown`], which flushes once more. Failures are
+    /// logged and retried at the next tick.
+    pub fn spawn_flusher(self: &Arc<Self>, every: Duration) -> SamplerFlusher {
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let sampler = Arc::clone(self);
+        let task = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every.max(Duration::from_millis(10)));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = &mut stopped => break,
+                    _ = tick.tick() => {}
+                }
+                if let Err(e) = sampler.flush().await {
+                    tracing::warn!(error = %e, "field classes not written; retrying at the next flush");
+                }
+            }
+            if let Err(e) = sampler.flush().await {
+                tracing::warn!(error = %e, "field classes lost at shutdown");
+            }
+        });
+        SamplerFlusher { stop, task }
+    }
+}
+
+/// The task [`FieldSampler::spawn_flusher`] started.
+#[derive(Debug)]
+pub struct SamplerFlusher {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl SamplerFlusher {
+    /// Stops the periodic flush after one last flush.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(());
+        if let Err(e) = self.task.await {
+            tracing::error!(error = %e, "field class flusher failed");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -157,5 +227,25 @@ mod tests {
             ),
             ("/*/email", "email", 2)
         );
+    }
+
+    #[tokio::test]
+    async fn the_flusher_writes_what_is_pending_at_shutdown() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::sqlite(&dir.path().join("e.db"))
+            .await
+            .expect("store");
+        let sampler = Arc::new(FieldSampler::new(store.clone(), 1));
+        let flusher = sampler.spawn_flusher(Duration::from_secs(3600));
+        sampler.observe(
+            "riders",
+            "getRider",
+            &json!({"ssn": "123-45-6789"}),
+            SystemTime::now(),
+        );
+        flusher.shutdown().await;
+        let rows = store.field_classes(None).await.expect("rows");
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].class, "government_id");
     }
 }
