@@ -785,4 +785,50 @@ mod tests {
             );
         }
     }
+
+    fn arbitrary_json() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<u64>().prop_map(|n| json!(n)),
+            any::<f64>().prop_map(|n| json!(n)),
+            ".{0,40}".prop_map(Value::String),
+            "[0-9 +()-]{0,24}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 64, 8, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
+                proptest::collection::btree_map(".{0,12}", inner, 0..8)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_json_is_classified_without_panic_into_key_only_pointers(v in arbitrary_json()) {
+            let found = classify(&v);
+            let mut sorted = found.clone();
+            sorted.sort();
+            sorted.dedup();
+            proptest::prop_assert_eq!(&sorted, &found, "sorted and distinct");
+            for f in &found {
+                proptest::prop_assert!(f.pointer.starts_with('/'));
+                // Every token is `*` or a key of some object in the value.
+                for token in f.pointer.split('/').skip(1) {
+                    let key = token.replace("~1", "/").replace("~0", "~");
+                    proptest::prop_assert!(token == "*" || has_key(&v, &key), "{} is not a key", key);
+                }
+            }
+        }
+    }
+
+    fn has_key(v: &Value, key: &str) -> bool {
+        match v {
+            Value::Object(m) => m.contains_key(key) || m.values().any(|c| has_key(c, key)),
+            Value::Array(items) => items.iter().any(|c| has_key(c, key)),
+            _ => false,
+        }
+    }
 }

@@ -314,18 +314,77 @@ fn key(p: &str, c: DataClass) -> (String, DataClass) {
     (p.to_owned(), c)
 }
 
+/// The mix's time origin: four hours ago, to the second (so two stores
+/// fed separately hold the same times).
+fn origin() -> SystemTime {
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    SystemTime::UNIX_EPOCH + Duration::from_secs(now - 4 * 3_600)
+}
+
+/// Replays the mix and the sampled fields into `store`, and takes the
+/// inventory of `[start + 30 min, until)`.
+async fn replay_into(
+    store: &Store,
+    apis: &[ApiContract],
+    start: SystemTime,
+    until: SystemTime,
+) -> Inventory {
+    store.write(&recorded_mix(start)).await.unwrap();
+    record_sampled_fields(store, start + Duration::from_secs(3_700)).await;
+    let since = start + Duration::from_secs(1_800);
+    collect(store, apis, Some(since), until).await.unwrap()
+}
+
 async fn inventory_of_the_mix(dir: &std::path::Path) -> (Vec<ApiContract>, Inventory) {
     let apis = riders_api(dir);
     let store = Store::sqlite(&dir.join("events.db")).await.unwrap();
-    let start = SystemTime::now() - Duration::from_secs(4 * 3_600);
-    store.write(&recorded_mix(start)).await.unwrap();
-    record_sampled_fields(&store, start + Duration::from_secs(3_700)).await;
-    let since = start + Duration::from_secs(1_800);
-    let inv = collect(&store, &apis, Some(since), SystemTime::now())
-        .await
-        .unwrap();
+    let inv = replay_into(&store, &apis, origin(), SystemTime::now()).await;
     store.close().await;
     (apis, inv)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgresql_gives_the_same_inventory_as_sqlite() {
+    if std::env::var_os("RAMPART_SKIP_POSTGRES").is_some_and(|v| v == "1") {
+        eprintln!("RAMPART_SKIP_POSTGRES=1: skipping a PostgreSQL test");
+        return;
+    }
+    let url = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    let schema = format!(
+        "rampart_inventory_test_{}_{}",
+        std::process::id(),
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let apis = riders_api(dir.path());
+    let (start, until) = (origin(), SystemTime::now());
+    let sqlite = Store::sqlite(&dir.path().join("events.db")).await.unwrap();
+    let expected = replay_into(&sqlite, &apis, start, until).await;
+    sqlite.close().await;
+    let pg = Store::postgres(&url, &schema, 2).await.unwrap_or_else(|e| {
+        panic!("PostgreSQL at {url} is not usable ({e}); RAMPART_SKIP_POSTGRES=1 skips")
+    });
+    let got = replay_into(&pg, &apis, start, until).await;
+    pg.close().await;
+    {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+        let drop = format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE");
+        sqlx::query(sqlx::AssertSqlSafe(drop))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+    }
+    assert_eq!(got, expected);
+    assert_eq!(got.apis[0].shadow.len(), 7);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
