@@ -37,6 +37,28 @@ pub fn run(args: InventoryArgs) -> ExitCode {
     }
 }
 
+/// Which store the config names, for error messages.
+fn describe_store(loaded: &rampart_config::LoadedConfig) -> String {
+    let store = &loaded.config.store;
+    match store.sink {
+        rampart_config::StoreSink::Sqlite => {
+            format!(
+                "SQLite database {}",
+                loaded.resolve(&store.sqlite.path).display()
+            )
+        }
+        rampart_config::StoreSink::File => {
+            format!("event file {}", loaded.resolve(&store.file.path).display())
+        }
+        rampart_config::StoreSink::Postgres => format!(
+            "PostgreSQL (URL in ${}, schema {})",
+            store.postgres.url_env, store.postgres.schema
+        ),
+        rampart_config::StoreSink::Stdout => "stdout sink".to_owned(),
+        rampart_config::StoreSink::Off => "store (off)".to_owned(),
+    }
+}
+
 fn run_inner(args: &InventoryArgs) -> Result<(), InventoryError> {
     let loaded =
         rampart_config::load(&args.config).map_err(|e| InventoryError::Config(e.to_string()))?;
@@ -50,12 +72,21 @@ fn run_inner(args: &InventoryArgs) -> Result<(), InventoryError> {
             path: PathBuf::from("<tokio runtime>"),
             source,
         })?;
-    let inventory = runtime.block_on(async {
-        let store = rampart_store::Store::open(&loaded.config.store, &loaded.dir).await?;
-        let inventory = collect(&store, &apis, since, until).await;
-        store.close().await;
-        inventory
-    })?;
+    let store_config = &loaded.config.store;
+    let inventory = runtime
+        .block_on(async {
+            let store = rampart_store::Store::open(store_config, &loaded.dir).await?;
+            let inventory = collect(&store, &apis, since, until).await;
+            store.close().await;
+            inventory
+        })
+        .map_err(|e| match e {
+            InventoryError::Store(source) => InventoryError::StoreAt {
+                store: describe_store(&loaded),
+                source,
+            },
+            other => other,
+        })?;
     if let Some(path) = &args.draft_openapi {
         let doc = draft::draft_openapi(&inventory);
         let as_json = path.extension().is_some_and(|e| e == "json");

@@ -71,6 +71,14 @@ pub enum InventoryError {
     /// The audit store could not be opened or read.
     #[error("audit store: {0}")]
     Store(#[from] StoreError),
+    /// The audit store could not be opened or read (named).
+    #[error("{store}: {source}")]
+    StoreAt {
+        /// Which store the configuration names.
+        store: String,
+        /// The cause.
+        source: StoreError,
+    },
     /// The draft could not be serialized.
     #[error("cannot render the draft: {0}")]
     Render(String),

@@ -141,7 +141,12 @@ impl Template {
             out.push('/');
             match segment {
                 Segment::Static(text) => {
-                    out.push_str(text);
+                    // Braces would read as a parameter in an OpenAPI path.
+                    if text.contains(['{', '}']) {
+                        out.push_str(&text.replace('{', "%7B").replace('}', "%7D"));
+                    } else {
+                        out.push_str(text);
+                    }
                     previous = Some(text);
                 }
                 Segment::Param(_) => {
@@ -485,6 +490,11 @@ mod tests {
     fn me_beside_numeric_ids_is_not_merged() {
         let t = texts(&[("/users/me", 50), ("/users/123", 1), ("/users/124", 1)]);
         assert_eq!(t, ["/users/me", "/users/{id}", "/users/{id}"]);
+    }
+
+    #[test]
+    fn braces_in_static_segments_are_escaped() {
+        assert_eq!(typed("/a{b}/1").text(), "/a%7Bb%7D/{id}");
     }
 
     #[test]
