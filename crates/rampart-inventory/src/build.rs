@@ -5,17 +5,15 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::SystemTime;
 
-use http::Method;
-use rampart_contract::operation::StatusKey;
-use rampart_contract::{Contract, Matched, Operation};
+use rampart_contract::{Contract, Operation};
 use rampart_store::{AuditEvent, FieldClassCount};
 
 use crate::classify::DataClass;
 use crate::model::{
     ApiInventory, AuthSeen, ExampleRequest, Inventory, OperationUse, Protection, SensitiveField,
-    ShadowEndpoint, ShadowParam, Zombies,
+    Zombies,
 };
-use crate::template::{self, ParamKind, Segment, Template};
+use crate::template::{self, Template};
 
 /// Distinct (method, typed path) keys kept for shadow clustering; past it,
 /// unrouted requests are only counted ([`Inventory::unclustered`]).
@@ -62,18 +60,18 @@ pub struct Builder<'c> {
 }
 
 #[derive(Debug, Default)]
-struct Usage {
-    calls: u64,
-    first: Option<SystemTime>,
-    last: Option<SystemTime>,
-    auth: AuthAcc,
-    statuses: BTreeMap<u16, u64>,
-    decisions: BTreeMap<String, u64>,
-    rules: BTreeMap<String, u64>,
+pub(crate) struct Usage {
+    pub(crate) calls: u64,
+    pub(crate) first: Option<SystemTime>,
+    pub(crate) last: Option<SystemTime>,
+    pub(crate) auth: AuthAcc,
+    pub(crate) statuses: BTreeMap<u16, u64>,
+    pub(crate) decisions: BTreeMap<String, u64>,
+    pub(crate) rules: BTreeMap<String, u64>,
 }
 
 #[derive(Debug, Default)]
-struct AuthAcc {
+pub(crate) struct AuthAcc {
     seen: AuthSeen,
     principals: HashSet<String>,
 }
@@ -96,7 +94,7 @@ impl AuthAcc {
         }
     }
 
-    fn finish(self) -> AuthSeen {
+    pub(crate) fn finish(self) -> AuthSeen {
         AuthSeen {
             distinct_principals: self.principals.len() as u64,
             ..self.seen
@@ -148,13 +146,13 @@ impl Usage {
 }
 
 #[derive(Debug, Default)]
-struct ShadowUsage {
-    usage: Usage,
-    upstream_statuses: BTreeMap<u16, u64>,
-    query_params: BTreeSet<String>,
-    undeclared_method: bool,
+pub(crate) struct ShadowUsage {
+    pub(crate) usage: Usage,
+    pub(crate) upstream_statuses: BTreeMap<u16, u64>,
+    pub(crate) query_params: BTreeSet<String>,
+    pub(crate) undeclared_method: bool,
     /// Newest first.
-    examples: Vec<ExampleRequest>,
+    pub(crate) examples: Vec<ExampleRequest>,
     /// Sort key of the examples: (time, request id).
     example_keys: Vec<(SystemTime, String)>,
 }
@@ -193,7 +191,7 @@ impl ShadowUsage {
         }
     }
 
-    fn merge(&mut self, other: ShadowUsage) {
+    pub(crate) fn merge(&mut self, other: ShadowUsage) {
         self.usage.merge(other.usage);
         add_all(&mut self.upstream_statuses, other.upstream_statuses);
         self.query_params.extend(other.query_params);
@@ -400,7 +398,7 @@ fn finish_api(
         let sensitive = fields
             .iter()
             .filter(|f| f.operation == op.id)
-            .filter_map(|f| sensitive(f, protection(contract, op, &f.pointer)))
+            .filter_map(|f| sensitive(f, crate::protection::protection(contract, op, &f.pointer)))
             .collect();
         if usage.calls == 0 {
             zombies.never_called.push(op.id.clone());
@@ -409,7 +407,7 @@ fn finish_api(
         }
         operations.push(operation_use(op, usage, sensitive));
     }
-    let shadow = cluster(contract, shadow, fields);
+    let shadow = crate::cluster::cluster(contract, shadow, fields);
     zombies.old_versions = shadow
         .iter()
         .filter(|s| s.version_of.is_some())
@@ -468,7 +466,7 @@ fn operation_use(
     }
 }
 
-fn sensitive(f: &FieldClassCount, protection: Protection) -> Option<SensitiveField> {
+pub(crate) fn sensitive(f: &FieldClassCount, protection: Protection) -> Option<SensitiveField> {
     Some(SensitiveField {
         pointer: f.pointer.clone(),
         class: DataClass::parse(&f.class)?,
@@ -478,223 +476,4 @@ fn sensitive(f: &FieldClassCount, protection: Protection) -> Option<SensitiveFie
         protection,
         unprotected: !matches!(protection, Protection::OwnerOnly | Protection::OwnedObject),
     })
-}
-
-/// What guards the field at `pointer` of `op`'s successful JSON responses.
-fn protection(contract: &Contract, op: &Operation, pointer: &str) -> Protection {
-    let success = op
-        .responses
-        .iter()
-        .filter(|r| match r.status {
-            StatusKey::Exact(s) => (200..300).contains(&s),
-            StatusKey::Range(d) => d == 2,
-            StatusKey::Default => false,
-        })
-        .chain(
-            op.responses
-                .iter()
-                .filter(|r| r.status == StatusKey::Default),
-        );
-    let Some(mut shape) = success
-        .flat_map(|r| r.content.iter())
-        .find_map(|m| if m.json { m.shape } else { None })
-    else {
-        return Protection::Undeclared;
-    };
-    let shapes = &contract.shapes;
-    let mut owned = false;
-    let mut owner_only = false;
-    for token in pointer.split('/').skip(1) {
-        let flat = shapes.flat(shape);
-        owned |= flat.ownership.is_annotated();
-        let next = if token == "*" {
-            flat.items
-        } else {
-            let name = token.replace("~1", "/").replace("~0", "~");
-            match flat.props.get(&name) {
-                Some(prop) => {
-                    owner_only |= prop.owner_only;
-                    Some(prop.shape)
-                }
-                None if flat.closed => return Protection::Undeclared,
-                None => flat.additional,
-            }
-        };
-        match next {
-            Some(s) => shape = s,
-            // An open value: served as the upstream sent it.
-            None => break,
-        }
-    }
-    if owner_only {
-        Protection::OwnerOnly
-    } else if owned {
-        Protection::OwnedObject
-    } else {
-        Protection::None
-    }
-}
-
-/// Clusters the shadow keys of one API into endpoints.
-fn cluster(
-    contract: &Contract,
-    shadow: HashMap<(String, Template), ShadowUsage>,
-    fields: &[&FieldClassCount],
-) -> Vec<ShadowEndpoint> {
-    let mut entries: Vec<((String, Template), ShadowUsage)> = shadow.into_iter().collect();
-    // Deterministic input order for the merge (HashMap order is random).
-    entries.sort_by(|a, b| a.0.cmp(&b.0));
-    let weights: Vec<u64> = entries.iter().map(|(_, u)| u.usage.calls).collect();
-    let typed: Vec<Template> = entries.iter().map(|((_, t), _)| t.clone()).collect();
-    let known: HashSet<String> = contract
-        .operations
-        .iter()
-        .flat_map(|op| op.route.split('/'))
-        .filter(|s| !s.is_empty() && !s.contains('{'))
-        .map(str::to_owned)
-        .collect();
-    let merged = template::merge_words(typed, &weights, &known);
-    struct Group {
-        method: String,
-        template: Template,
-        kinds: Vec<BTreeSet<ParamKind>>,
-        usage: ShadowUsage,
-        keys: BTreeSet<String>,
-    }
-    let mut groups: BTreeMap<(String, Vec<Option<String>>), Group> = BTreeMap::new();
-    for (((method, typed), usage), final_t) in entries.into_iter().zip(merged) {
-        let shape: Vec<Option<String>> = template::shape_key(&final_t)
-            .into_iter()
-            .map(|s| s.map(str::to_owned))
-            .collect();
-        let key_text = format!("{method} {}", typed.text());
-        let kinds: Vec<ParamKind> = final_t
-            .segments
-            .iter()
-            .zip(&typed.segments)
-            .filter_map(|(f, t)| match (f, t) {
-                (Segment::Param(_), Segment::Param(k)) => Some(*k),
-                (Segment::Param(k), Segment::Static(_)) => Some(*k),
-                _ => None,
-            })
-            .collect();
-        match groups.entry((method.clone(), shape)) {
-            std::collections::btree_map::Entry::Occupied(mut g) => {
-                let g = g.get_mut();
-                for (set, k) in g.kinds.iter_mut().zip(kinds) {
-                    set.insert(k);
-                }
-                g.usage.merge(usage);
-                g.keys.insert(key_text);
-            }
-            std::collections::btree_map::Entry::Vacant(v) => {
-                v.insert(Group {
-                    method,
-                    template: final_t,
-                    kinds: kinds.into_iter().map(|k| BTreeSet::from([k])).collect(),
-                    usage,
-                    keys: BTreeSet::from([key_text]),
-                });
-            }
-        }
-    }
-    let mut out: Vec<ShadowEndpoint> = groups
-        .into_values()
-        .map(|g| {
-            let (text, names) = g.template.render();
-            let version_of = g
-                .usage
-                .examples
-                .first()
-                .and_then(|e| older_version_of(contract, &g.method, &e.path));
-            let sensitive_fields = fields
-                .iter()
-                .filter(|f| g.keys.contains(&f.operation))
-                .filter_map(|f| sensitive(f, Protection::ShadowEndpoint))
-                .collect::<Vec<_>>();
-            let ShadowUsage {
-                usage,
-                upstream_statuses,
-                query_params,
-                undeclared_method,
-                examples,
-                ..
-            } = g.usage;
-            ShadowEndpoint {
-                method: g.method,
-                template: text,
-                params: names
-                    .into_iter()
-                    .zip(g.kinds)
-                    .map(|(name, kinds)| ShadowParam {
-                        name,
-                        kinds: kinds.into_iter().collect(),
-                    })
-                    .collect(),
-                query_params: query_params.into_iter().collect(),
-                calls: usage.calls,
-                first_seen: usage.first.map(time).unwrap_or_default(),
-                last_seen: usage.last.map(time).unwrap_or_default(),
-                statuses: usage.statuses,
-                upstream_statuses,
-                decisions: usage.decisions,
-                auth: usage.auth.finish(),
-                undeclared_method,
-                version_of,
-                examples,
-                sensitive_fields: merge_sensitive(sensitive_fields),
-            }
-        })
-        .collect();
-    out.sort_by(|a, b| {
-        b.calls
-            .cmp(&a.calls)
-            .then_with(|| a.template.cmp(&b.template))
-            .then_with(|| a.method.cmp(&b.method))
-    });
-    out
-}
-
-/// Field classes recorded under several keys of one endpoint, added up.
-fn merge_sensitive(fields: Vec<SensitiveField>) -> Vec<SensitiveField> {
-    let mut by: BTreeMap<(String, DataClass), SensitiveField> = BTreeMap::new();
-    for f in fields {
-        by.entry((f.pointer.clone(), f.class))
-            .and_modify(|m| {
-                m.count += f.count;
-                if f.first_seen < m.first_seen {
-                    m.first_seen = f.first_seen.clone();
-                }
-                if f.last_seen > m.last_seen {
-                    m.last_seen = f.last_seen.clone();
-                }
-            })
-            .or_insert(f);
-    }
-    by.into_values().collect()
-}
-
-/// The declared operation `path` reaches once its version segment (`v1`)
-/// is removed: `/api/v1/riders/3` is an old `getRider` when
-/// `/api/riders/3` routes to it.
-fn older_version_of(contract: &Contract, method: &str, path: &str) -> Option<String> {
-    let method = Method::from_bytes(method.as_bytes()).ok()?;
-    let segments: Vec<&str> = path.split('/').collect();
-    let at = segments.iter().position(|s| template::is_version(s))?;
-    let mut rest: Vec<String> = Vec::with_capacity(segments.len());
-    for (i, s) in segments.iter().enumerate() {
-        if i != at {
-            rest.push(
-                percent_encoding::percent_decode_str(s)
-                    .decode_utf8()
-                    .ok()?
-                    .into_owned(),
-            );
-        }
-    }
-    let stripped = rest.join("/");
-    match contract.route(&method, if stripped.is_empty() { "/" } else { &stripped }) {
-        Matched::Found(op, _) => Some(op.id.clone()),
-        _ => None,
-    }
 }

@@ -32,8 +32,10 @@
 mod build;
 pub mod classify;
 pub mod cli;
+mod cluster;
 pub mod draft;
 pub mod model;
+mod protection;
 mod sampler;
 pub mod template;
 pub mod text;
