@@ -209,3 +209,35 @@ pub fn render(doc: &Value, json: bool) -> Result<String, crate::InventoryError> 
     }
     serde_saphyr::to_string(doc).map_err(|e| crate::InventoryError::Render(e.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_draft_without_shadow_endpoints_is_still_a_document_the_loader_reads() {
+        let inv = Inventory {
+            since: None,
+            until: "2026-01-01T00:00:00.000Z".into(),
+            events: 0,
+            unclustered: 0,
+            apis: Vec::new(),
+        };
+        let doc = draft_openapi(&inv);
+        assert_eq!(doc["paths"], json!({}));
+        assert!(doc.get("servers").is_none());
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("draft.yaml");
+        std::fs::write(&path, render(&doc, false).expect("yaml")).expect("write");
+        let contract = rampart_contract::Contract::load(&path, &Default::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(contract.operations.is_empty());
+    }
+
+    #[test]
+    fn operation_ids_are_unique() {
+        let mut taken = Vec::new();
+        assert_eq!(unique_id(&mut taken, "GET", "/a-b/{id}"), "get_a_b_id");
+        assert_eq!(unique_id(&mut taken, "GET", "/a_b/{id}"), "get_a_b_id_2");
+    }
+}
