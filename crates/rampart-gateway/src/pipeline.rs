@@ -120,6 +120,10 @@ struct Record {
     rate_headers: Option<rampart_limits::RateLimitHeaders>,
     /// The API key's id, when the caller used one.
     key_id: Option<String>,
+    /// The JWT issuer, when the caller used a token (the inventory).
+    issuer: Option<String>,
+    /// Query parameter names, never values (the inventory).
+    query_keys: Vec<String>,
     /// Response body bytes sent, when known.
     bytes_out: u64,
     /// Records returned: 1 for an object, the item count for a list.
@@ -275,6 +279,8 @@ impl Gateway {
             client_ip: rt.proxies.client_ip(peer.ip(), &parts.headers),
             rate_headers: None,
             key_id: None,
+            issuer: None,
+            query_keys: Vec::new(),
             bytes_out: 0,
             records: 0,
             head_as_get: false,
@@ -361,6 +367,7 @@ impl Gateway {
             }
         };
         rec.path = clip(&target.canonical_path, 512);
+        rec.query_keys = rampart_store::query_names(target.query.iter().map(|(k, _)| k.as_str()));
         // route
         let routed = match route(rt, &parts.method, &target.route_path) {
             Ok(r) => r,
@@ -419,8 +426,10 @@ impl Gateway {
         if !principal.id.is_empty() {
             rec.principal = Some(principal.id.clone());
         }
-        if let rampart_identity::PrincipalKind::ApiKey { key_id } = &principal.kind {
-            rec.key_id = Some(key_id.clone());
+        match &principal.kind {
+            rampart_identity::PrincipalKind::ApiKey { key_id } => rec.key_id = Some(key_id.clone()),
+            rampart_identity::PrincipalKind::Jwt { issuer } => rec.issuer = Some(issuer.clone()),
+            rampart_identity::PrincipalKind::Anonymous => {}
         }
         // Detection may have blocked or throttled this principal or key.
         if mode != Mode::Off
@@ -1212,6 +1221,8 @@ impl Gateway {
         event.reason = rec.reason.clone();
         event.principal = rec.principal.clone();
         event.key_id = rec.key_id.clone();
+        event.issuer = rec.issuer.clone();
+        event.query_keys = rec.query_keys.clone();
         event.policies = rec.policies.clone();
         event.objects = rec.objects.clone();
         event.bytes_out = rec.bytes_out;

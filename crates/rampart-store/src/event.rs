@@ -105,6 +105,16 @@ pub struct AuditEvent {
     /// The API key's id, when the caller used one (never the key itself).
     #[serde(default)]
     pub key_id: Option<String>,
+    /// The issuer (`iss`) of the bearer token the caller authenticated
+    /// with, when it used one (the inventory reports which issuers each
+    /// operation actually sees).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// Names of the query parameters the request carried, never their
+    /// values (see [`query_names`]); the inventory drafts shadow endpoints
+    /// from them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub query_keys: Vec<String>,
     /// The user name a login attempt named, when the gateway saw one
     /// (credential stuffing is counted per user name).
     #[serde(default)]
@@ -151,6 +161,8 @@ impl AuditEvent {
             reason: None,
             principal: None,
             key_id: None,
+            issuer: None,
+            query_keys: Vec::new(),
             username: None,
             policies: Vec::new(),
             objects: Vec::new(),
@@ -167,6 +179,31 @@ impl AuditEvent {
     }
 }
 
+/// Most query parameter names kept per event.
+pub const MAX_QUERY_KEYS: usize = 16;
+
+/// The query parameter names worth recording for `names`: distinct, in
+/// order, at most [`MAX_QUERY_KEYS`], and only names that look like names
+/// (1 to 64 of `A-Z a-z 0-9 _ - . [ ]`). A "name" outside that shape is
+/// more likely a value sent without `=` (a token, an email), and the audit
+/// store keeps no values.
+pub fn query_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for name in names {
+        if out.len() == MAX_QUERY_KEYS {
+            break;
+        }
+        let plain = (1..=64).contains(&name.len())
+            && name.bytes().all(|b| {
+                b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'[' | b']')
+            });
+        if plain && !out.iter().any(|n| n == name) {
+            out.push(name.to_owned());
+        }
+    }
+    out
+}
+
 /// Milliseconds since the Unix epoch, clamped to `0..=i64::MAX`.
 pub(crate) fn unix_millis(t: SystemTime) -> i64 {
     t.duration_since(UNIX_EPOCH)
@@ -175,7 +212,6 @@ pub(crate) fn unix_millis(t: SystemTime) -> i64 {
 }
 
 /// The time `ms` milliseconds after the Unix epoch.
-#[cfg(test)]
 pub(crate) fn from_unix_millis(ms: i64) -> SystemTime {
     UNIX_EPOCH + std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(0))
 }
@@ -236,16 +272,16 @@ fn same(filter: &Option<String>, value: Option<&str>) -> bool {
 }
 
 /// Serde for `SystemTime` as an RFC 3339 UTC string with milliseconds.
-mod rfc3339 {
+pub(crate) mod rfc3339 {
     use std::time::SystemTime;
 
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub(super) fn serialize<S: Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(&humantime::format_rfc3339_millis(*t))
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SystemTime, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SystemTime, D::Error> {
         let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
         humantime::parse_rfc3339_weak(&text).map_err(serde::de::Error::custom)
     }
@@ -279,6 +315,17 @@ mod tests {
         let event: AuditEvent = serde_json::from_str(line).expect("parse");
         assert_eq!(event.decision, Verdict::Blocked);
         assert_eq!((event.bytes_out, event.records), (0, 0));
+    }
+
+    #[test]
+    fn query_names_keep_names_never_values() {
+        let names = query_names(["q", "limit", "q", "eyJhbGciOi.x+y/z=", "a b", "page[size]"]);
+        assert_eq!(names, ["q", "limit", "page[size]"]);
+        let many: Vec<String> = (0..40).map(|i| format!("k{i}")).collect();
+        assert_eq!(
+            query_names(many.iter().map(String::as_str)).len(),
+            MAX_QUERY_KEYS
+        );
     }
 
     #[test]

@@ -8,7 +8,10 @@
 //! - [`Recorder`] sits in front of a store. The gateway's record phase
 //!   calls [`Recorder::record`], which only queues; a writer task commits
 //!   batches and resolves each event's [`Ack`] once it is durable.
-//! - [`EventQuery`] is what `rampart events` and the admin API ask.
+//! - [`EventQuery`] is what `rampart events` and the admin API ask;
+//!   [`Store::scan`] reads every event of a window (the inventory).
+//! - [`FieldClassCount`] rows say which classes of sensitive data each
+//!   operation's responses carried (SQL sinks only, never values).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), rampart_store::StoreError> {
@@ -26,12 +29,14 @@
 #![forbid(unsafe_code)]
 
 mod event;
+mod fields;
 mod recorder;
 mod sink;
 
 use std::path::PathBuf;
 
-pub use event::{AuditEvent, EventQuery, Verdict};
+pub use event::{AuditEvent, EventQuery, MAX_QUERY_KEYS, Verdict, query_names};
+pub use fields::FieldClassCount;
 pub use recorder::{Ack, Recorder, RecorderOptions, RecorderStats, RecorderTask};
 pub use sink::Store;
 
@@ -69,7 +74,7 @@ pub enum StoreError {
     /// `store.sink` is `off`.
     #[error("the audit store is off (store.sink: off)")]
     Off,
-    /// The sink keeps no events to read back.
+    /// The sink keeps no events (or no field classes) to read back.
     #[error("the {0} sink cannot be queried")]
     NotQueryable(&'static str),
     /// The queue was full and `overflow` is `drop`.

@@ -121,6 +121,9 @@ enum Command {
     /// Test a running API as two identities (BOLA, BFLA, mass assignment, JWT, injection...):
     /// every finding with its evidence, as text, JSON, SARIF or JUnit, and a virtual patch.
     Scan(rampart_scan::cli::ScanArgs),
+    /// Inventory the APIs from recorded traffic: per-operation use, shadow and zombie
+    /// endpoints, sensitive data in responses; `--draft-openapi` drafts the shadow endpoints.
+    Inventory(rampart_inventory::cli::InventoryArgs),
 }
 
 fn main() -> ExitCode {
@@ -147,6 +150,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Scan(args) => Ok(rampart_scan::cli::run(args)),
+        Command::Inventory(args) => Ok(rampart_inventory::cli::run(args)),
         Command::ConfigSchema => {
             println!(
                 "{}",

@@ -188,6 +188,40 @@ impl FileSink {
     }
 }
 
+impl FileSink {
+    /// Streams events with `since_ms <= ts < until_ms` to `each`, oldest
+    /// file first, until it returns `false`. Blocking.
+    pub(crate) fn scan(
+        &self,
+        since_ms: Option<i64>,
+        until_ms: Option<i64>,
+        mut each: impl FnMut(AuditEvent) -> bool,
+    ) -> Result<(), StoreError> {
+        for n in (0..=self.keep).rev() {
+            let path = self.rotated(n);
+            let file = match File::open(&path) {
+                Ok(f) => f,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io_error(&path, e)),
+            };
+            for line in BufReader::new(file).split(b'\n') {
+                let line = line.map_err(|e| io_error(&path, e))?;
+                let Ok(event) = serde_json::from_slice::<AuditEvent>(&line) else {
+                    continue;
+                };
+                let ts = event.ts_millis();
+                if since_ms.is_some_and(|s| ts < s) || until_ms.is_some_and(|u| ts >= u) {
+                    continue;
+                }
+                if !each(event) {
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Serializes a batch as JSON lines.
 pub(crate) fn encode_lines(events: &[AuditEvent]) -> Result<Vec<u8>, StoreError> {
     let mut buf = Vec::with_capacity(events.len() * 512);

@@ -21,6 +21,7 @@ use sqlx::sqlite::{
 
 use crate::StoreError;
 use crate::event::{AuditEvent, EventQuery, unix_millis};
+use crate::fields::{self, FieldClassCount};
 use file::FileSink;
 
 /// How long to wait for a database connection or a SQLite lock.
@@ -28,6 +29,8 @@ const DB_TIMEOUT: Duration = Duration::from_secs(5);
 /// Serializes schema migrations between instances sharing one PostgreSQL
 /// database (an arbitrary constant: "rampart" in ASCII, truncated).
 const PG_MIGRATION_LOCK: i64 = 0x7261_6d70_6172;
+/// Events read per page by [`Store::scan`].
+const SCAN_PAGE: i64 = 2_000;
 
 /// An opened sink: cheap to clone, shared by the recorder and readers.
 #[derive(Debug, Clone)]
@@ -204,6 +207,122 @@ impl Store {
                 let (sink, q) = (sink.clone(), q.clone());
                 blocking(move || sink.query(&q)).await
             }
+            Backend::Stdout => Err(StoreError::NotQueryable("stdout")),
+        }
+    }
+
+    /// Calls `each` with every event in `[since, until)`, oldest first, and
+    /// returns how many there were. Unlike [`query`](Self::query) nothing
+    /// caps the count: events are read a page at a time (SQL) or streamed
+    /// from the files, so memory stays bounded whatever the window holds.
+    pub async fn scan(
+        &self,
+        since: Option<SystemTime>,
+        until: Option<SystemTime>,
+        mut each: impl FnMut(AuditEvent) + Send,
+    ) -> Result<u64, StoreError> {
+        let (since_ms, until_ms) = (since.map(unix_millis), until.map(unix_millis));
+        let mut total = 0u64;
+        match &self.backend {
+            Backend::Sqlite(_) | Backend::Postgres(_) => {
+                let mut after = None;
+                loop {
+                    let (events, last) = match &self.backend {
+                        Backend::Sqlite(pool) => {
+                            let mut conn = pool.acquire().await?;
+                            sql::scan_page::<sqlx::Sqlite>(
+                                &mut conn, since_ms, until_ms, after, SCAN_PAGE,
+                            )
+                            .await?
+                        }
+                        Backend::Postgres(pool) => {
+                            let mut conn = pool.acquire().await?;
+                            sql::scan_page::<sqlx::Postgres>(
+                                &mut conn, since_ms, until_ms, after, SCAN_PAGE,
+                            )
+                            .await?
+                        }
+                        Backend::File(_) | Backend::Stdout => (Vec::new(), None),
+                    };
+                    for event in events {
+                        total += 1;
+                        each(event);
+                    }
+                    match last {
+                        Some(cursor) => after = Some(cursor),
+                        None => return Ok(total),
+                    }
+                }
+            }
+            Backend::File(sink) => {
+                let (tx, mut rx) = tokio::sync::mpsc::channel::<AuditEvent>(1024);
+                let sink = sink.clone();
+                let reader = tokio::task::spawn_blocking(move || {
+                    sink.scan(since_ms, until_ms, |e| tx.blocking_send(e).is_ok())
+                });
+                while let Some(event) = rx.recv().await {
+                    total += 1;
+                    each(event);
+                }
+                reader
+                    .await
+                    .map_err(|e| StoreError::WriteFailed(format!("reader task failed: {e}")))??;
+                Ok(total)
+            }
+            Backend::Stdout => Err(StoreError::NotQueryable("stdout")),
+        }
+    }
+
+    /// Whether this sink keeps field classes (SQL sinks do; files and
+    /// stdout do not). The gateway skips sampling when it does not.
+    pub fn keeps_field_classes(&self) -> bool {
+        matches!(self.backend, Backend::Sqlite(_) | Backend::Postgres(_))
+    }
+
+    /// Adds field-class sightings in one transaction: a new (api,
+    /// operation, pointer, class) is inserted, a known one widens its
+    /// first/last seen and adds its count. Rows with the same key are
+    /// merged first. Files and stdout keep no field classes
+    /// ([`StoreError::NotQueryable`]).
+    pub async fn record_field_classes(&self, rows: &[FieldClassCount]) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let rows = fields::merge(rows);
+        match &self.backend {
+            Backend::Sqlite(pool) => {
+                let mut tx = pool.begin().await?;
+                sql::upsert_field_classes::<sqlx::Sqlite>(&mut tx, &rows).await?;
+                tx.commit().await?;
+            }
+            Backend::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                sql::upsert_field_classes::<sqlx::Postgres>(&mut tx, &rows).await?;
+                tx.commit().await?;
+            }
+            Backend::File(_) => return Err(StoreError::NotQueryable("file")),
+            Backend::Stdout => return Err(StoreError::NotQueryable("stdout")),
+        }
+        Ok(())
+    }
+
+    /// Field classes last seen at or after `since` (all with `None`),
+    /// sorted by api, operation, pointer and class.
+    pub async fn field_classes(
+        &self,
+        since: Option<SystemTime>,
+    ) -> Result<Vec<FieldClassCount>, StoreError> {
+        let since = since.map(unix_millis);
+        match &self.backend {
+            Backend::Sqlite(pool) => {
+                let mut conn = pool.acquire().await?;
+                sql::select_field_classes::<sqlx::Sqlite>(&mut conn, since).await
+            }
+            Backend::Postgres(pool) => {
+                let mut conn = pool.acquire().await?;
+                sql::select_field_classes::<sqlx::Postgres>(&mut conn, since).await
+            }
+            Backend::File(_) => Err(StoreError::NotQueryable("file")),
             Backend::Stdout => Err(StoreError::NotQueryable("stdout")),
         }
     }

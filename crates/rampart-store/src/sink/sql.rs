@@ -13,10 +13,11 @@ use sqlx::{
 
 use crate::StoreError;
 use crate::event::{AuditEvent, EventQuery, unix_millis};
+use crate::fields::FieldClassCount;
 
 /// The schema version this code writes; bump it with a new step in
 /// [`MIGRATIONS`].
-pub(crate) const SCHEMA_VERSION: i64 = 1;
+pub(crate) const SCHEMA_VERSION: i64 = 2;
 
 /// Rows per INSERT statement: well under SQLite's 32766 and PostgreSQL's
 /// 65535 bound parameters (8 per row).
@@ -29,8 +30,9 @@ pub(crate) const ROWS_PER_DELETE_U64: u64 = ROWS_PER_DELETE as u64;
 
 /// Statements per schema version. Index `i` upgrades from `i` to `i + 1`.
 /// `{id}` is the dialect's auto-increment primary key.
-const MIGRATIONS: &[&[&str]] = &[&[
-    "CREATE TABLE IF NOT EXISTS audit_events (
+const MIGRATIONS: &[&[&str]] = &[
+    &[
+        "CREATE TABLE IF NOT EXISTS audit_events (
         id {id},
         ts_ms BIGINT NOT NULL,
         request_id TEXT NOT NULL,
@@ -41,11 +43,31 @@ const MIGRATIONS: &[&[&str]] = &[&[
         status INTEGER NOT NULL,
         event TEXT NOT NULL
     )",
-    "CREATE INDEX IF NOT EXISTS audit_events_ts ON audit_events (ts_ms)",
-    "CREATE INDEX IF NOT EXISTS audit_events_principal ON audit_events (principal, ts_ms)",
-    "CREATE INDEX IF NOT EXISTS audit_events_ip ON audit_events (client_ip, ts_ms)",
-    "CREATE INDEX IF NOT EXISTS audit_events_operation ON audit_events (operation, ts_ms)",
-]];
+        "CREATE INDEX IF NOT EXISTS audit_events_ts ON audit_events (ts_ms)",
+        "CREATE INDEX IF NOT EXISTS audit_events_principal ON audit_events (principal, ts_ms)",
+        "CREATE INDEX IF NOT EXISTS audit_events_ip ON audit_events (client_ip, ts_ms)",
+        "CREATE INDEX IF NOT EXISTS audit_events_operation ON audit_events (operation, ts_ms)",
+    ],
+    &[
+        // Version 2: field classes seen in sampled responses (the inventory).
+        "CREATE TABLE IF NOT EXISTS field_classes (
+        api TEXT NOT NULL,
+        operation TEXT NOT NULL,
+        pointer TEXT NOT NULL,
+        class TEXT NOT NULL,
+        first_seen_ms BIGINT NOT NULL,
+        last_seen_ms BIGINT NOT NULL,
+        count BIGINT NOT NULL,
+        PRIMARY KEY (api, operation, pointer, class)
+    )",
+        "CREATE INDEX IF NOT EXISTS field_classes_last_seen ON field_classes (last_seen_ms)",
+    ],
+];
+
+/// Field-class rows per upsert statement (7 parameters per row).
+const FIELD_ROWS_PER_UPSERT: usize = 500;
+/// Most field-class rows one read returns.
+const MAX_FIELD_ROWS: i64 = 100_000;
 
 /// A sqlx database this store runs on, with what differs between them.
 /// (Each function below repeats the bounds its queries need: where-clauses
@@ -252,4 +274,153 @@ where
         .push(")");
     let result = delete.build().execute(&mut *conn).await?;
     Ok(DB::rows_affected(&result))
+}
+
+/// Adds sightings to `field_classes` within `conn`'s transaction: new keys
+/// are inserted, known ones widen their window and add their counts.
+/// `rows` must hold each key once (see `fields::merge`).
+pub(crate) async fn upsert_field_classes<DB: SqlDatabase>(
+    conn: &mut DB::Connection,
+    rows: &[FieldClassCount],
+) -> Result<(), StoreError>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'a> DB::Arguments: IntoArguments<DB>,
+    for<'r> String: Decode<'r, DB> + Type<DB>,
+    for<'r> i64: Decode<'r, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB>,
+    for<'q> i64: Encode<'q, DB>,
+    for<'q> i32: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB>,
+    usize: ColumnIndex<DB::Row>,
+{
+    for chunk in rows.chunks(FIELD_ROWS_PER_UPSERT) {
+        let mut upsert = QueryBuilder::<DB>::new(
+            "INSERT INTO field_classes \
+             (api, operation, pointer, class, first_seen_ms, last_seen_ms, count) ",
+        );
+        upsert.push_values(chunk, |mut row, r| {
+            row.push_bind(r.api.clone())
+                .push_bind(r.operation.clone())
+                .push_bind(r.pointer.clone())
+                .push_bind(r.class.clone())
+                .push_bind(unix_millis(r.first_seen))
+                .push_bind(unix_millis(r.last_seen))
+                .push_bind(i64::try_from(r.count).unwrap_or(i64::MAX));
+        });
+        // CASE rather than MIN/MAX or LEAST/GREATEST: the same text on
+        // SQLite and PostgreSQL.
+        upsert.push(
+            " ON CONFLICT (api, operation, pointer, class) DO UPDATE SET \
+             first_seen_ms = CASE WHEN excluded.first_seen_ms < field_classes.first_seen_ms \
+                 THEN excluded.first_seen_ms ELSE field_classes.first_seen_ms END, \
+             last_seen_ms = CASE WHEN excluded.last_seen_ms > field_classes.last_seen_ms \
+                 THEN excluded.last_seen_ms ELSE field_classes.last_seen_ms END, \
+             count = field_classes.count + excluded.count",
+        );
+        upsert.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Field-class rows last seen at or after `since_ms`, sorted by api,
+/// operation, pointer and class.
+pub(crate) async fn select_field_classes<DB: SqlDatabase>(
+    conn: &mut DB::Connection,
+    since_ms: Option<i64>,
+) -> Result<Vec<FieldClassCount>, StoreError>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'a> DB::Arguments: IntoArguments<DB>,
+    for<'r> String: Decode<'r, DB> + Type<DB>,
+    for<'r> i64: Decode<'r, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB>,
+    for<'q> i64: Encode<'q, DB>,
+    for<'q> i32: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB>,
+    usize: ColumnIndex<DB::Row>,
+{
+    let mut select = QueryBuilder::<DB>::new(
+        "SELECT api, operation, pointer, class, first_seen_ms, last_seen_ms, count \
+         FROM field_classes WHERE 1 = 1",
+    );
+    if let Some(since) = since_ms {
+        select.push(" AND last_seen_ms >= ").push_bind(since);
+    }
+    select
+        .push(" ORDER BY api, operation, pointer, class LIMIT ")
+        .push_bind(MAX_FIELD_ROWS);
+    let rows = select.build().fetch_all(&mut *conn).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let count: i64 = row.try_get(6)?;
+        out.push(FieldClassCount {
+            api: row.try_get(0)?,
+            operation: row.try_get(1)?,
+            pointer: row.try_get(2)?,
+            class: row.try_get(3)?,
+            first_seen: crate::event::from_unix_millis(row.try_get(4)?),
+            last_seen: crate::event::from_unix_millis(row.try_get(5)?),
+            count: u64::try_from(count).unwrap_or(0),
+        });
+    }
+    Ok(out)
+}
+
+/// Where a scan stands: the (time, id) of the last event read.
+pub(crate) type ScanCursor = (i64, i64);
+
+/// One page of a scan: up to `limit` events in `[since_ms, until_ms)`
+/// after `after`, oldest first, with the cursor of the last one. Keyset
+/// pagination on (ts_ms, id) walks the time index, however large the
+/// table.
+pub(crate) async fn scan_page<DB: SqlDatabase>(
+    conn: &mut DB::Connection,
+    since_ms: Option<i64>,
+    until_ms: Option<i64>,
+    after: Option<ScanCursor>,
+    limit: i64,
+) -> Result<(Vec<AuditEvent>, Option<ScanCursor>), StoreError>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'a> DB::Arguments: IntoArguments<DB>,
+    for<'r> String: Decode<'r, DB> + Type<DB>,
+    for<'r> i64: Decode<'r, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB>,
+    for<'q> i64: Encode<'q, DB>,
+    for<'q> i32: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB>,
+    usize: ColumnIndex<DB::Row>,
+{
+    let mut select =
+        QueryBuilder::<DB>::new("SELECT ts_ms, id, event FROM audit_events WHERE 1 = 1");
+    if let Some(since) = since_ms {
+        select.push(" AND ts_ms >= ").push_bind(since);
+    }
+    if let Some(until) = until_ms {
+        select.push(" AND ts_ms < ").push_bind(until);
+    }
+    if let Some((ts, id)) = after {
+        select
+            .push(" AND (ts_ms > ")
+            .push_bind(ts)
+            .push(" OR (ts_ms = ")
+            .push_bind(ts)
+            .push(" AND id > ")
+            .push_bind(id)
+            .push("))");
+    }
+    select.push(" ORDER BY ts_ms, id LIMIT ").push_bind(limit);
+    let rows = select.build().fetch_all(&mut *conn).await?;
+    let mut events = Vec::with_capacity(rows.len());
+    let mut last = None;
+    for row in rows {
+        last = Some((row.try_get::<i64, _>(0)?, row.try_get::<i64, _>(1)?));
+        let json: String = row.try_get(2)?;
+        match serde_json::from_str(&json) {
+            Ok(event) => events.push(event),
+            Err(e) => tracing::warn!(error = %e, "skipping an audit row that does not decode"),
+        }
+    }
+    Ok((events, last))
 }
