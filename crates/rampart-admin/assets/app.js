@@ -82,7 +82,7 @@
 
   // --- views ---------------------------------------------------------------
 
-  const views = ["overview", "events", "offenders", "operations", "reports", "disclosures"];
+  const views = ["overview", "events", "offenders", "operations", "reports", "inventory", "disclosures"];
 
   function show(view) {
     if (!views.includes(view)) view = "overview";
@@ -102,6 +102,7 @@
     if (view === "operations") loadOperations();
     if (view === "reports") loadScan();
     if (view === "disclosures") loadDisclosures();
+    if (view === "inventory") loadInventory();
   }
 
   // Overview: cards, two charts, top rules.
@@ -295,6 +296,34 @@
     fill(document.querySelector("#scan-table tbody"), findings.map((f) =>
       el("tr", {}, cell(f.severity, "sev-" + f.severity), cell(f.check || f.rule), cell(f.owasp || f.category),
         cell(f.operation), cell(f.title || f.summary || f.message))));
+  }
+
+  // Inventory: shadow endpoints, zombies, sensitive fields.
+  async function loadInventory() {
+    const summary = document.getElementById("inventory-summary");
+    let inv;
+    try { inv = await api("GET", "/api/v1/inventory?since=7d"); } catch (e) { summary.textContent = e.message; return; }
+    summary.textContent = `${inv.events} exchanges since ${inv.since || "the start"}`;
+    const shadow = [], zombies = [], sensitive = [];
+    for (const a of inv.apis) {
+      for (const s of a.shadow) {
+        shadow.push(el("tr", { class: "shadow" }, cell(s.method), cell(s.template), cell(s.calls),
+          cell(s.version_of), cell(s.last_seen),
+          cell(s.sensitive_fields.map((f) => `${f.pointer} (${f.class})`).join(", "))));
+      }
+      const z = a.zombies || {};
+      for (const op of z.never_called || []) zombies.push(el("tr", {}, cell(op), cell("declared, never called in the window")));
+      for (const op of z.deprecated_in_use || []) zombies.push(el("tr", {}, cell(op), cell("deprecated, still called")));
+      for (const o of a.operations) {
+        for (const f of o.sensitive_fields) {
+          sensitive.push(el("tr", f.unprotected ? { class: "overdue" } : {}, cell(o.operation), cell(f.pointer), cell(f.class),
+            cell(typeof f.protection === "string" ? f.protection : JSON.stringify(f.protection)), cell(f.count)));
+        }
+      }
+    }
+    fill(document.querySelector("#shadow-table tbody"), shadow);
+    fill(document.querySelector("#zombie-table tbody"), zombies);
+    fill(document.querySelector("#sensitive-table tbody"), sensitive);
   }
 
   // Disclosures: the queue, overdue first, and one report's history.

@@ -570,3 +570,52 @@ pub async fn disclosure(State(admin): State<Admin>, Path(id): Path<i64>) -> Resp
         ),
     }
 }
+
+/// The inventory window.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InventoryWindow {
+    /// How far back (`24h`, `7d`); default 7 days.
+    since: Option<String>,
+}
+
+/// `GET /api/v1/inventory`: what traffic shows against what the contract
+/// says (the JSON of `rampart inventory --json`).
+pub async fn inventory(
+    State(admin): State<Admin>,
+    q: Result<Query<InventoryWindow>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let window = match bad_query(q) {
+        Ok(w) => w,
+        Err(r) => return *r,
+    };
+    let since = match humantime::parse_duration(window.since.as_deref().unwrap_or("7d")) {
+        Ok(d) => SystemTime::now().checked_sub(d),
+        Err(e) => return problem(StatusCode::BAD_REQUEST, &format!("since: {e}")),
+    };
+    let Some(recorder) = &admin.control.monitor.recorder else {
+        return problem(
+            StatusCode::CONFLICT,
+            "the audit store is off (store.sink: off); the inventory is built from it",
+        );
+    };
+    let loaded = admin.control.state.load().config.clone();
+    let apis =
+        match tokio::task::spawn_blocking(move || rampart_inventory::load_apis(&loaded)).await {
+            Ok(Ok(a)) => a,
+            Ok(Err(e)) => return problem(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string()),
+            Err(e) => {
+                return problem(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &format!("inventory task: {e}"),
+                );
+            }
+        };
+    match rampart_inventory::collect(recorder.store(), &apis, since, SystemTime::now()).await {
+        Ok(inv) => Json(inv).into_response(),
+        Err(e) => problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &format!("the inventory could not be built: {e}"),
+        ),
+    }
+}

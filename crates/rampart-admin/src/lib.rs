@@ -110,6 +110,7 @@ impl Admin {
                 "/api/v1/operations/{api}/{operation}/mode",
                 put(api::set_mode),
             )
+            .route("/api/v1/inventory", get(api::inventory))
             .route("/api/v1/disclosures", get(api::disclosures))
             .route("/api/v1/disclosures/{id}", get(api::disclosure))
             .route("/api/v1/reports/audit", get(api::audit_report))

@@ -738,3 +738,60 @@ async fn reports_filed_on_the_public_listener_reach_the_disclosure_queue() {
     assert!(text.contains("/disclosures/status/[token]"), "{text}");
     assert!(!text.contains(&token), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_inventory_shows_shadow_routes_zombies_and_sensitive_fields() {
+    let stack = Stack::start("store:\n  field_sample_every: 1\n  batch_max_delay_ms: 5\n").await;
+    assert_eq!(
+        stack.get_as("/api/riders/2", Some(Persona::Owner)).await,
+        200
+    );
+    for id in [3, 5, 7] {
+        assert_eq!(
+            stack
+                .get_as(&format!("/api/v1/riders/{id}"), Some(Persona::Member))
+                .await,
+            404
+        );
+    }
+    // The field sampler flushes every 10 s, and the store batches: poll.
+    let mut inv = Value::Null;
+    for _ in 0..150 {
+        let (s, v) = json_of(stack.admin_get("/api/v1/inventory?since=1h")).await;
+        assert_eq!(s, 200, "{v}");
+        let api = &v["apis"][0];
+        let has_shadow = api["shadow"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["template"] == "/api/v1/riders/{id}" && s["calls"] == 3);
+        let has_email = api["operations"].as_array().unwrap().iter().any(|o| {
+            o["operation"] == "getRider"
+                && o["sensitive_fields"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|f| f["pointer"] == "/email" && f["class"] == "email")
+        });
+        if has_shadow && has_email {
+            inv = v;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        !inv.is_null(),
+        "the inventory never showed the shadow route and the email field"
+    );
+    let zombies = &inv["apis"][0]["zombies"]["never_called"];
+    assert!(
+        zombies
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|z| z == "exportRiders"),
+        "{zombies}"
+    );
+    let (s, _) = json_of(stack.admin_get("/api/v1/inventory?since=soon")).await;
+    assert_eq!(s, 400);
+}

@@ -59,6 +59,10 @@ pub struct StoreConfig {
     /// client ever gets an answer the audit trail does not hold. Costs up
     /// to `batch_max_delay_ms` of latency per exchange; off by default.
     pub commit_before_response: bool,
+    /// Classify the fields of one JSON response in this many (classes such
+    /// as email or card number, never values) for `rampart inventory`;
+    /// 0 turns sampling off. SQL stores only.
+    pub field_sample_every: u32,
 }
 
 impl Default for StoreConfig {
@@ -75,6 +79,7 @@ impl Default for StoreConfig {
             queue_capacity: 65_536,
             overflow: Overflow::Backpressure,
             commit_before_response: false,
+            field_sample_every: 100,
         }
     }
 }

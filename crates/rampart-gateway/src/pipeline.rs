@@ -59,6 +59,8 @@ pub struct Monitor {
     pub overrides: Arc<crate::control::ModeOverrides>,
     /// Recorded exchanges, live, for the dashboard.
     pub live: crate::control::LiveFeed,
+    /// Samples response fields for the inventory (SQL stores only).
+    pub sampler: Option<Arc<rampart_inventory::FieldSampler>>,
     /// The vulnerability-disclosure pages, when the config enables them.
     pub intake: Option<Arc<rampart_disclosure::Intake>>,
     /// The disclosure desk behind them (reports, for the admin API).
@@ -1159,6 +1161,13 @@ impl Gateway {
             serde_json::Value::Array(items) => u32::try_from(items.len()).unwrap_or(u32::MAX),
             _ => 1,
         };
+        // Inventory: one response in N has its fields classified (classes
+        // only, never values), as sent to the client.
+        if let Some(sampler) = &self.monitor.sampler
+            && sampler.should_sample()
+        {
+            sampler.observe(&routed.api.name, &routed.op.id, &value, rec.ts);
+        }
         head.headers.remove(header::CONTENT_LENGTH);
         if let Ok(v) = HeaderValue::from_str(&out.len().to_string()) {
             head.headers.insert(header::CONTENT_LENGTH, v);

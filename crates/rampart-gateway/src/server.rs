@@ -54,7 +54,7 @@ pub struct Server {
     workers: usize,
     metrics: Arc<crate::metrics::Metrics>,
     monitor: crate::pipeline::Monitor,
-    recorder_task: Option<rampart_store::RecorderTask>,
+    tasks: MonitorTasks,
     prepared: bool,
     reload_tx: tokio::sync::mpsc::Sender<crate::control::ReloadRequest>,
     reload_rx: tokio::sync::mpsc::Receiver<crate::control::ReloadRequest>,
@@ -89,7 +89,7 @@ impl Server {
             return Ok(());
         }
         let rt = self.state.load_full();
-        self.recorder_task = open_monitor(&rt, &mut self.monitor).await?;
+        self.tasks = open_monitor(&rt, &mut self.monitor).await?;
         let collector =
             crate::status_metrics::StatusCollector::new(self.state.clone(), self.monitor.clone());
         self.metrics
@@ -131,7 +131,7 @@ impl Server {
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
             metrics: Arc::new(crate::metrics::Metrics::new()),
             monitor: crate::pipeline::Monitor::default(),
-            recorder_task: None,
+            tasks: MonitorTasks::default(),
             prepared: false,
             reload_tx,
             reload_rx,
@@ -183,7 +183,7 @@ impl Server {
             workers,
             metrics,
             monitor,
-            recorder_task,
+            tasks,
             reload_rx,
             ..
         } = self;
@@ -237,23 +237,42 @@ impl Server {
         })
         .await;
         writer.finish().await;
-        if let Some(task) = recorder_task {
+        if let Some(task) = tasks.recorder {
             task.shutdown().await;
+        }
+        if let Some(flusher) = tasks.sampler {
+            flusher.shutdown().await;
         }
         Ok(())
     }
 }
 
+/// The background tasks of the monitor, stopped (and flushed) at shutdown.
+#[derive(Default)]
+struct MonitorTasks {
+    recorder: Option<rampart_store::RecorderTask>,
+    sampler: Option<rampart_inventory::SamplerFlusher>,
+}
+
 /// Open the audit store and build the detector the config asks for, into
-/// `monitor`; returns the store's writer task.
+/// `monitor`; returns the tasks to stop at shutdown.
 async fn open_monitor(
     rt: &Runtime,
     monitor: &mut crate::pipeline::Monitor,
-) -> Result<Option<rampart_store::RecorderTask>, StartError> {
+) -> Result<MonitorTasks, StartError> {
     let cfg = &rt.config.config;
     let mut task = None;
+    let mut flusher = None;
     match rampart_store::Store::open(&cfg.store, &rt.config.dir).await {
         Ok(store) => {
+            if cfg.store.field_sample_every > 0 && store.keeps_field_classes() {
+                let sampler = Arc::new(rampart_inventory::FieldSampler::new(
+                    store.clone(),
+                    cfg.store.field_sample_every,
+                ));
+                flusher = Some(sampler.spawn_flusher(Duration::from_secs(10)));
+                monitor.sampler = Some(sampler);
+            }
             let (recorder, t) = rampart_store::Recorder::start(
                 store,
                 rampart_store::RecorderOptions::from_config(&cfg.store),
@@ -285,7 +304,10 @@ async fn open_monitor(
         }
         monitor.detector = Some(std::sync::Arc::new(detector));
     }
-    Ok(task)
+    Ok(MonitorTasks {
+        recorder: task,
+        sampler: flusher,
+    })
 }
 
 /// What every worker thread shares.

@@ -1,9 +1,10 @@
 //! End to end: the demo bundle (riders contract, Cedar policies, JWT
 //! issuer) served by the real gateway in front of the real leaky sample
 //! API, traffic through it, then the inventory read from the SQLite audit
-//! store the gateway wrote. The gateway does not sample response fields
-//! yet, so field classes come from the leaky API's own responses, fed
-//! through the same `FieldSampler` the gateway is to call.
+//! store the gateway wrote. The gateway samples the fields of its own
+//! responses (every one here, `store.field_sample_every: 1`); the shadow
+//! endpoints, which the gateway refuses, are classified from the leaky
+//! API's own answers through the same `FieldSampler`.
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use std::time::{Duration, SystemTime};
@@ -39,6 +40,9 @@ async fn traffic_through_the_gateway_becomes_an_inventory() {
         "      operationId: exportRiders\n      deprecated: true\n",
     );
     std::fs::write(dir.path().join("riders.openapi.yaml"), spec).unwrap();
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("store:\n  field_sample_every: 1\n");
+    std::fs::write(&config, text).unwrap();
 
     // The gateway.
     let runtime = rampart_gateway::Runtime::load(&config).unwrap();
@@ -101,11 +105,23 @@ async fn traffic_through_the_gateway_becomes_an_inventory() {
     stop.send(()).unwrap();
     gateway.await.unwrap().unwrap();
 
-    // Field classes of real responses of the leaky API, through the sampler.
+    // The gateway classified what it sent: getRider's owner-only email
+    // (the owner read rider 4), and no undeclared field, which it stripped.
     let loaded = rampart_config::load(&config).unwrap();
     let store = Store::open(&loaded.config.store, &loaded.dir)
         .await
         .unwrap();
+    let sampled = store.field_classes(None).await.unwrap();
+    assert!(
+        sampled
+            .iter()
+            .any(|f| f.operation == "getRider" && f.pointer == "/email" && f.class == "email"),
+        "{sampled:?}"
+    );
+    assert!(
+        !sampled.iter().any(|f| f.pointer == "/password_hash"),
+        "the gateway never sends (so never samples) undeclared fields: {sampled:?}"
+    );
     let sampler = FieldSampler::new(store.clone(), 1);
     let direct = reqwest::Client::builder().no_proxy().build().unwrap();
     for (operation, path) in [
