@@ -85,6 +85,71 @@ pub struct ScanArgs {
     /// No progress bars.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Write verification evidence for `rampart disclosures verify` to
+    /// FILE: whether `--verify-check` passed on every `--verify-operation`.
+    #[arg(long, value_name = "FILE", requires_all = ["verify_check", "verify_operations"])]
+    pub evidence_out: Option<PathBuf>,
+    /// The check the evidence is about (e.g. `bola-read`).
+    #[arg(long, value_enum, value_name = "CHECK")]
+    pub verify_check: Option<VerifyCheck>,
+    /// An operation the evidence covers (repeatable).
+    #[arg(long = "verify-operation", value_name = "OPERATION_ID")]
+    pub verify_operations: Vec<String>,
+}
+
+/// The checks evidence can be about (every check family).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum VerifyCheck {
+    /// Object-level authorization on reads.
+    BolaRead,
+    /// Object-level authorization on writes.
+    BolaWrite,
+    /// Missing authentication.
+    MissingAuthentication,
+    /// Function-level authorization.
+    Bfla,
+    /// Mass assignment.
+    MassAssignment,
+    /// Excessive data exposure.
+    DataExposure,
+    /// The JWT attack set.
+    Jwt,
+    /// Missing rate limits.
+    RateLimit,
+    /// Injection.
+    Injection,
+    /// SSRF.
+    Ssrf,
+    /// Shadow endpoints.
+    ShadowEndpoint,
+    /// Verbose errors.
+    VerboseError,
+    /// Method override.
+    MethodOverride,
+    /// CORS and headers.
+    Headers,
+}
+
+impl From<VerifyCheck> for crate::Check {
+    fn from(v: VerifyCheck) -> Self {
+        use crate::Check as C;
+        match v {
+            VerifyCheck::BolaRead => C::BolaRead,
+            VerifyCheck::BolaWrite => C::BolaWrite,
+            VerifyCheck::MissingAuthentication => C::MissingAuthentication,
+            VerifyCheck::Bfla => C::Bfla,
+            VerifyCheck::MassAssignment => C::MassAssignment,
+            VerifyCheck::DataExposure => C::DataExposure,
+            VerifyCheck::Jwt => C::Jwt,
+            VerifyCheck::RateLimit => C::RateLimit,
+            VerifyCheck::Injection => C::Injection,
+            VerifyCheck::Ssrf => C::Ssrf,
+            VerifyCheck::ShadowEndpoint => C::ShadowEndpoint,
+            VerifyCheck::VerboseError => C::VerboseError,
+            VerifyCheck::MethodOverride => C::MethodOverride,
+            VerifyCheck::Headers => C::Headers,
+        }
+    }
 }
 
 fn pairs(
@@ -166,6 +231,22 @@ fn run_inner(args: &ScanArgs) -> Result<bool, ScanError> {
         let patch = patch_for(&report, &config, &args.api_name)?;
         let cedar = patch.write(path)?;
         eprintln!("virtual patch: {} and {}", path.display(), cedar.display());
+    }
+    if let (Some(path), Some(check)) = (&args.evidence_out, args.verify_check) {
+        let ev = crate::verify::evidence(&report, check.into(), &args.verify_operations);
+        let text =
+            serde_json::to_string_pretty(&ev).map_err(|e| ScanError::Client(e.to_string()))?;
+        std::fs::write(path, text).map_err(|source| ScanError::Write {
+            path: path.clone(),
+            source,
+        })?;
+        eprintln!(
+            "verification evidence: {} ({} on {}: {})",
+            path.display(),
+            ev.check,
+            ev.operations.join(", "),
+            if ev.passed { "passed" } else { "NOT passed" }
+        );
     }
     if args.output.is_some() || args.format != Format::Text {
         eprintln!(

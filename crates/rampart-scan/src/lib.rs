@@ -26,6 +26,7 @@ pub mod patch;
 pub mod plan;
 pub mod report;
 pub mod signatures;
+pub mod verify;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
