@@ -37,7 +37,7 @@ pub fn evidence(report: &Report, check: Check, operations: &[String]) -> Verific
     let failing: Vec<&crate::Finding> = report
         .findings
         .iter()
-        .filter(|f| f.check == check && operations.iter().any(|o| *o == f.target))
+        .filter(|f| f.check == check && operations.contains(&f.target))
         .collect();
     let ran = report.checks_run.contains(&check);
     let tested = report.baseline_reads > 0;
