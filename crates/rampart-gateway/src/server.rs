@@ -345,6 +345,9 @@ impl Worker {
                         let _ = watcher.watch(conn).await;
                     }
                     None => {
+                        if !first_bytes(&stream, header_timeout).await {
+                            return;
+                        }
                         let svc = service_fn(move |req| {
                             let gw = gw.clone();
                             async move {
@@ -365,6 +368,27 @@ impl Worker {
             tracing::warn!("in-flight exchanges did not finish within {DRAIN:?}");
         }
     }
+}
+
+/// Wait, up to the header timeout, until a plain-TCP client has sent enough
+/// to tell HTTP/1.1 from the HTTP/2 preface; false if it sent nothing (or
+/// closed). hyper's header timeout only starts once its protocol detection
+/// has read those bytes, so without this a client that connects and says
+/// nothing holds a connection slot forever.
+async fn first_bytes(stream: &tokio::net::TcpStream, timeout: Duration) -> bool {
+    const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    let wait = async {
+        let mut buf = [0u8; PREFACE.len()];
+        loop {
+            match stream.peek(&mut buf).await {
+                Ok(0) | Err(_) => return false,
+                Ok(n) if n == PREFACE.len() || !PREFACE.starts_with(&buf[..n]) => return true,
+                // Part of the preface: more is coming (or the timeout ends it).
+                Ok(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+            }
+        }
+    };
+    tokio::time::timeout(timeout, wait).await.unwrap_or(false)
 }
 
 fn conn_builder(limits: &rampart_config::Limits) -> auto::Builder<TokioExecutor> {
