@@ -158,7 +158,7 @@ async fn slow_post_of_a_streamed_body_is_cut_off_at_the_body_timeout() {
     // still hold, or one slow client ties up an upstream connection for as
     // long as it likes.
     let (upstream, gateway) = short_timeouts().await;
-    let body = vec![b'x'; 64];
+    let body = [b'x'; 64];
     let head = format!(
         "PUT /api/uploads/slow.bin HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\n\r\n",
         body.len()

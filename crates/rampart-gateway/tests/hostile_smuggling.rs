@@ -78,7 +78,7 @@ async fn cl_te_both_framings_is_400_and_closed() {
 async fn te_cl_both_framings_is_400_and_closed() {
     // Content-Length covers only the chunk size line; a CL-reading
     // upstream would take the chunk data as the next request.
-    let chunk = format!("{SMUGGLED}");
+    let chunk = SMUGGLED;
     let raw = format!(
         "POST /api/riders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
          Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{chunk}\r\n0\r\n\r\n",
@@ -326,7 +326,7 @@ async fn a_body_on_a_get_cannot_carry_a_second_request() {
     // A GET with Content-Length: the gateway refuses the body (the
     // operation takes none) and must not read the body bytes as a request.
     let raw = format!(
-        "GET /api/riders/7 HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{SMUGGLED}",
+        "GET /api/riders/7 HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{SMUGGLED}",
         SMUGGLED.len()
     );
     let (outcome, upstream, gateway) = against_fresh(raw.as_bytes()).await;
@@ -366,7 +366,10 @@ async fn connection_header_cannot_strip_security_relevant_headers() {
 
 // --- HTTP/2 to HTTP/1.1 downgrade -------------------------------------------
 
-fn h2_get(path: &'static [u8]) -> Vec<(&'static [u8], &'static [u8])> {
+/// Header fields of a hand-written HTTP/2 request, in order.
+type Fields = Vec<(&'static [u8], &'static [u8])>;
+
+fn h2_get(path: &'static [u8]) -> Fields {
     vec![
         (b":method", b"GET"),
         (b":scheme", b"http"),
@@ -390,7 +393,7 @@ async fn a_well_formed_handwritten_h2_request_is_served() {
 async fn h2_header_injection_is_refused_before_the_upstream() {
     let upstream = Upstream::riders().await;
     let gateway = Gateway::start(RIDERS, &upstream).await;
-    let mut cases: Vec<(&str, Vec<(&[u8], &[u8])>)> = Vec::new();
+    let mut cases: Vec<(&str, Fields)> = Vec::new();
     let with = |extra: &[(&'static [u8], &'static [u8])]| {
         let mut f = h2_get(b"/api/riders/7");
         f.extend_from_slice(extra);
