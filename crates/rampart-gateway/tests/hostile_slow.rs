@@ -191,3 +191,56 @@ async fn slow_post_of_a_streamed_body_is_cut_off_at_the_body_timeout() {
         .await
         .assert(&answer, "blocked", Some("contract.body.malformed"));
 }
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed_at_the_header_timeout() {
+    // After one complete exchange, a keep-alive connection that never sends
+    // the next request is a slowloris too: it holds a connection slot.
+    let (upstream, gateway) = short_timeouts().await;
+    let bound = Duration::from_millis(HEADER_TIMEOUT_MS) + SLACK;
+    let idle = tokio::spawn(trickle(
+        gateway.addr,
+        b"GET /api/riders/7 HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+        Vec::new(),
+        EVERY,
+        bound + Duration::from_secs(3),
+    ));
+    others_are_served(&gateway).await;
+    let outcome = idle.await.unwrap();
+    assert_eq!(outcome.responses.len(), 1, "{outcome:#?}");
+    assert_eq!(outcome.responses[0].status, 200);
+    assert!(
+        outcome.closed,
+        "an idle keep-alive connection was held: {outcome:#?}"
+    );
+    assert!(
+        outcome.elapsed <= bound,
+        "closed after {:?}",
+        outcome.elapsed
+    );
+    assert_eq!(upstream.requests().len(), 4);
+}
+
+#[tokio::test]
+async fn a_partial_http2_preface_is_cut_off_at_the_header_timeout() {
+    // Protocol detection waits for the 24-byte HTTP/2 preface; a client that
+    // sends part of it and stops must not hold the connection forever.
+    let (upstream, gateway) = short_timeouts().await;
+    let bound = Duration::from_millis(HEADER_TIMEOUT_MS) + SLACK;
+    let stalled = tokio::spawn(trickle(
+        gateway.addr,
+        b"PRI * HTTP/2.0\r\n".to_vec(),
+        Vec::new(),
+        EVERY,
+        bound + Duration::from_secs(3),
+    ));
+    others_are_served(&gateway).await;
+    let outcome = stalled.await.unwrap();
+    assert!(outcome.closed, "{outcome:#?}");
+    assert!(
+        outcome.elapsed <= bound,
+        "closed after {:?}",
+        outcome.elapsed
+    );
+    assert_eq!(upstream.requests().len(), 3);
+}
