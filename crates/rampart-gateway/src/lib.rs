@@ -14,6 +14,7 @@ pub mod authz;
 pub mod body;
 pub mod decision;
 pub mod headers;
+mod idle;
 pub mod metrics;
 pub mod pipeline;
 pub mod reload;

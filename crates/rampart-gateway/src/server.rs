@@ -327,6 +327,9 @@ impl Worker {
                 let _permit = permit;
                 let builder = conn_builder(&limits);
                 let header_timeout = Duration::from_millis(limits.header_read_timeout_ms);
+                // Silent connections are dropped after the header timeout (see `idle`).
+                let idle = crate::idle::Activity::new();
+                let activity = idle.clone();
                 match tls {
                     Some(cfg) => {
                         let acceptor = tokio_rustls::TlsAcceptor::from(cfg);
@@ -337,25 +340,38 @@ impl Worker {
                         };
                         let svc = service_fn(move |req| {
                             let gw = gw.clone();
+                            let in_flight = activity.start();
                             async move {
-                                Ok::<_, std::convert::Infallible>(gw.handle(req, peer, true).await)
+                                let resp = gw.handle(req, peer, true).await;
+                                Ok::<_, std::convert::Infallible>(
+                                    resp.map(|b| crate::idle::hold(b, in_flight)),
+                                )
                             }
                         });
                         let conn = builder.serve_connection(TokioIo::new(stream), svc);
-                        let _ = watcher.watch(conn).await;
+                        let served = watcher.watch(conn);
+                        let served = Box::pin(async move {
+                            let _ = served.await;
+                        });
+                        crate::idle::close_when_idle(served, idle, header_timeout).await;
                     }
                     None => {
-                        if !first_bytes(&stream, header_timeout).await {
-                            return;
-                        }
                         let svc = service_fn(move |req| {
                             let gw = gw.clone();
+                            let in_flight = activity.start();
                             async move {
-                                Ok::<_, std::convert::Infallible>(gw.handle(req, peer, false).await)
+                                let resp = gw.handle(req, peer, false).await;
+                                Ok::<_, std::convert::Infallible>(
+                                    resp.map(|b| crate::idle::hold(b, in_flight)),
+                                )
                             }
                         });
                         let conn = builder.serve_connection(TokioIo::new(stream), svc);
-                        let _ = watcher.watch(conn).await;
+                        let served = watcher.watch(conn);
+                        let served = Box::pin(async move {
+                            let _ = served.await;
+                        });
+                        crate::idle::close_when_idle(served, idle, header_timeout).await;
                     }
                 }
             });
@@ -368,27 +384,6 @@ impl Worker {
             tracing::warn!("in-flight exchanges did not finish within {DRAIN:?}");
         }
     }
-}
-
-/// Wait, up to the header timeout, until a plain-TCP client has sent enough
-/// to tell HTTP/1.1 from the HTTP/2 preface; false if it sent nothing (or
-/// closed). hyper's header timeout only starts once its protocol detection
-/// has read those bytes, so without this a client that connects and says
-/// nothing holds a connection slot forever.
-async fn first_bytes(stream: &tokio::net::TcpStream, timeout: Duration) -> bool {
-    const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-    let wait = async {
-        let mut buf = [0u8; PREFACE.len()];
-        loop {
-            match stream.peek(&mut buf).await {
-                Ok(0) | Err(_) => return false,
-                Ok(n) if n == PREFACE.len() || !PREFACE.starts_with(&buf[..n]) => return true,
-                // Part of the preface: more is coming (or the timeout ends it).
-                Ok(_) => tokio::time::sleep(Duration::from_millis(5)).await,
-            }
-        }
-    };
-    tokio::time::timeout(timeout, wait).await.unwrap_or(false)
 }
 
 fn conn_builder(limits: &rampart_config::Limits) -> auto::Builder<TokioExecutor> {

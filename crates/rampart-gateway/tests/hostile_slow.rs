@@ -244,3 +244,33 @@ async fn a_partial_http2_preface_is_cut_off_at_the_header_timeout() {
     );
     assert_eq!(upstream.requests().len(), 3);
 }
+
+#[tokio::test]
+async fn an_idle_http2_connection_is_closed() {
+    // A complete preface and SETTINGS, then nothing: no stream is ever
+    // opened, yet the connection holds a slot.
+    let (upstream, gateway) = short_timeouts().await;
+    let bound = Duration::from_millis(HEADER_TIMEOUT_MS) + SLACK;
+    let mut hello = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    hello.extend_from_slice(&[0, 0, 0, 4, 0, 0, 0, 0, 0]);
+    let idle = tokio::spawn(trickle(
+        gateway.addr,
+        hello,
+        Vec::new(),
+        EVERY,
+        bound + Duration::from_secs(3),
+    ));
+    others_are_served(&gateway).await;
+    let outcome = idle.await.unwrap();
+    assert!(
+        outcome.closed,
+        "an idle HTTP/2 connection was held: {:?}",
+        outcome.elapsed
+    );
+    assert!(
+        outcome.elapsed <= bound,
+        "closed after {:?}",
+        outcome.elapsed
+    );
+    assert_eq!(upstream.requests().len(), 3);
+}

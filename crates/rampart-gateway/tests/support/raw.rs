@@ -85,9 +85,14 @@ pub async fn read_until_closed(stream: &mut TcpStream, bound: Duration) -> RawOu
 
 /// Split a byte stream into HTTP/1.1 responses framed by `Content-Length`
 /// (every response the gateway writes has one); anything after the last
-/// complete one is handed to the single-response parser as a whole.
+/// complete one is handed to the single-response parser as a whole. Bytes
+/// that are not HTTP/1.x (an HTTP/2 peer's frames) give no responses.
 fn split_responses(mut bytes: &[u8]) -> Vec<Answer> {
     let mut out = Vec::new();
+    if !bytes.starts_with(b"HTTP/1.") {
+        // Not HTTP/1.x (HTTP/2 frames, or nothing): no responses to split.
+        return out;
+    }
     while !bytes.is_empty() {
         let Some(end) = bytes.windows(4).position(|w| w == b"\r\n\r\n") else {
             panic!(
