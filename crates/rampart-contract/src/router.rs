@@ -54,10 +54,21 @@ pub enum RouteMatch {
     NotFound,
 }
 
+/// Most path parameters one template may have.
+pub const MAX_PARAMS: usize = 16;
+
 /// Convert an OpenAPI template (already prefixed with the base path, trailing
 /// slash removed) to a matchit route. Returns the route and the parameter names
 /// in order, or an error message.
 pub fn to_matchit(template: &str) -> Result<(String, Vec<String>), String> {
+    // matchit panics on a route with more than 25 parameters; a spec is
+    // input, so the limit is checked here (with room to spare) and reported.
+    let params = template.matches('{').count();
+    if params > MAX_PARAMS {
+        return Err(format!(
+            "the template has {params} parameters; at most {MAX_PARAMS} are supported"
+        ));
+    }
     let mut route = String::with_capacity(template.len());
     let mut names = Vec::new();
     for (i, seg) in template.split('/').enumerate() {
@@ -166,6 +177,23 @@ impl Router {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the `router` fuzz target: a template with 30 parameters made
+    /// matchit panic ("Too many route parameters") while building the router,
+    /// which would take the gateway down on start-up or reload.
+    #[test]
+    fn fuzz_crash_too_many_parameters_is_an_error_not_a_panic() {
+        const CRASH: &str = "/api/{a}/api/{a}/ia/p)/{!}//{.}//{!}a/xp{a}/a{a}/i{a}/ap)/{!}//{.}//{!}a/p)/{!}//{.}//{!}a/{!}//{.}//{!}a/p)/{!}//{.}/x/ia/p)/{!}//{.}//{!}a/xp{a}/a{a}/i{a}/ap)/{!}//{.}//{!}a/p)/{!}//{.}//{!}a/{!}//{.}//{!}a/p)/{!}//{.}/xp";
+        let err = to_matchit(CRASH).unwrap_err();
+        assert!(err.contains("at most 16"), "{err}");
+        // The most a template may have still builds.
+        let template: String = (0..MAX_PARAMS).map(|i| format!("/s/{{p{i}}}")).collect();
+        let (route, names) = to_matchit(&template).unwrap();
+        assert_eq!(names.len(), MAX_PARAMS);
+        let mut r = Router::default();
+        r.add(&route, Method::GET, 0).unwrap();
+        r.build().unwrap();
+    }
 
     #[test]
     fn positional_names_avoid_sibling_conflicts() {

@@ -43,6 +43,7 @@ rules! {
     NORMALIZE_DOUBLE_ENCODING = ("normalize.double-encoding", "API8:2023", "The target is percent-encoded twice (%25XX)");
     NORMALIZE_INVALID_UTF8 = ("normalize.invalid-utf8", "API8:2023", "Decoded bytes are not valid UTF-8 (overlong or invalid sequences)");
     NORMALIZE_DOT_SEGMENT = ("normalize.dot-segment", "API8:2023", "The path contains '.' or '..' segments (raw or encoded)");
+    NORMALIZE_UNICODE_CONFUSABLE = ("normalize.unicode-confusable", "API8:2023", "The path contains a Unicode look-alike of a delimiter (NFKC folds it to '.', '/', '\\', ';', '%', '?' or '#')");
     NORMALIZE_TOO_MANY_QUERY = ("normalize.too-many-query-pairs", "API4:2023", "The query has too many parameters");
     NORMALIZE_METHOD = ("normalize.method", "API8:2023", "The method is not a standard uppercase HTTP method");
     ROUTE_UNKNOWN = ("contract.route.unknown", "API9:2023", "No operation in the contract matches the path (shadow API probe)");

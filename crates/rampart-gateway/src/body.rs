@@ -80,6 +80,38 @@ where
     }
 }
 
+/// The error a [`with_deadline`] body ends with when its time is up.
+#[derive(Debug, thiserror::Error)]
+#[error("the request body was not received in time")]
+pub struct BodyTimeout;
+
+/// `body`, streamed, but ended with [`BodyTimeout`] if it is not complete
+/// within `timeout` from now.
+///
+/// Bodies that are not buffered (non-JSON media types, monitor and off
+/// modes) are streamed to the upstream as they arrive; without a deadline a
+/// client trickling one byte at a time (slow POST) would hold a client
+/// connection and an upstream connection for as long as it liked. With it,
+/// the upstream request fails, and the exchange ends with a 408.
+pub fn with_deadline<B>(body: B, timeout: Duration) -> BoxBody
+where
+    B: Body<Data = Bytes> + Send + Sync + 'static,
+    B::Error: Into<BoxError>,
+{
+    use futures_util::StreamExt;
+    let deadline = tokio::time::Instant::now() + timeout;
+    let frames = Box::pin(http_body_util::BodyStream::new(body.map_err(Into::into)));
+    let limited = futures_util::stream::unfold(Some(frames), move |state| async move {
+        let mut frames = state?;
+        match tokio::time::timeout_at(deadline, frames.next()).await {
+            Ok(Some(frame)) => Some((frame, Some(frames))),
+            Ok(None) => None,
+            Err(_) => Some((Err(BoxError::from(BodyTimeout)), None)),
+        }
+    });
+    BodyExt::boxed(http_body_util::StreamBody::new(limited))
+}
+
 /// A body that yields `prefix` and then the rest of `body`.
 pub fn prepend<B>(prefix: Bytes, body: B) -> BoxBody
 where

@@ -15,6 +15,7 @@ pub mod body;
 pub mod control;
 pub mod decision;
 pub mod headers;
+mod idle;
 pub mod intake;
 pub mod metrics;
 pub mod pipeline;

@@ -30,7 +30,10 @@ use rampart_identity::Principal;
 use rampart_normalize::{NormalizeError, NormalizedTarget};
 
 use crate::authz::{self, AuthzTrace};
-use crate::body::{BoxBody, ReadError, empty, full, parse_json_strict, prepend, read_bounded};
+use crate::body::{
+    BodyTimeout, BoxBody, ReadError, empty, full, parse_json_strict, prepend, read_bounded,
+    with_deadline,
+};
 use crate::decision::{Decision, Outcome, Problem};
 use crate::headers;
 use crate::runtime::{Api, Runtime};
@@ -580,8 +583,11 @@ impl Gateway {
             .path_and_query()
             .map(|p| p.as_str().to_string())
             .unwrap_or_else(|| "/".into());
-        let limit = rt.config.config.limits.max_request_body_bytes as usize;
-        let body = Limited::new(body, limit).boxed();
+        let limits = &rt.config.config.limits;
+        let body = with_deadline(
+            Limited::new(body, limits.max_request_body_bytes as usize),
+            Duration::from_millis(limits.request_body_timeout_ms),
+        );
         match self.forward(rt, parts, api, &pq, body, rec, tls).await {
             Ok(resp) => {
                 let (mut p, b) = resp.into_parts();
@@ -610,9 +616,13 @@ impl Gateway {
         let cfg = &rt.config.config;
         let limits = &cfg.limits;
         let has_body = !body.is_end_stream();
+        let body_timeout = Duration::from_millis(limits.request_body_timeout_ms);
         if mode == Mode::Off {
             return Ok(if has_body {
-                Limited::new(body, limits.max_request_body_bytes as usize).boxed()
+                with_deadline(
+                    Limited::new(body, limits.max_request_body_bytes as usize),
+                    body_timeout,
+                )
             } else {
                 empty()
             });
@@ -647,9 +657,18 @@ impl Gateway {
                 "a request body is required",
             )),
             (Some(b), true) => {
+                // Two Content-Type fields: we would validate by one and the
+                // upstream might parse by the other.
+                let several = parts
+                    .headers
+                    .get_all(header::CONTENT_TYPE)
+                    .iter()
+                    .nth(1)
+                    .is_some();
                 let ct = parts
                     .headers
                     .get(header::CONTENT_TYPE)
+                    .filter(|_| !several)
                     .and_then(|v| v.to_str().ok())
                     .map(rampart_contract::media_essence);
                 let media = ct.as_deref().and_then(|ct| pick_media(&b.content, ct));
@@ -661,12 +680,13 @@ impl Gateway {
                             Some(ct) => {
                                 format!("content type \"{}\" is not declared", clip(ct, 64))
                             }
+                            None if several => "more than one content type was sent".to_string(),
                             None => "a content type is required".to_string(),
                         },
                     )),
                     Some(media) if media.json => {
-                        let timeout = Duration::from_millis(limits.request_body_timeout_ms);
-                        match read_bounded(&mut body, limits.max_request_body_bytes, timeout).await
+                        match read_bounded(&mut body, limits.max_request_body_bytes, body_timeout)
+                            .await
                         {
                             Ok(bytes) => {
                                 match parse_json_strict(&bytes, limits.max_json_depth) {
@@ -756,7 +776,10 @@ impl Gateway {
         }
         Ok(match forward_body {
             Some(b) => b,
-            None => Limited::new(body, limits.max_request_body_bytes as usize).boxed(),
+            None => with_deadline(
+                Limited::new(body, limits.max_request_body_bytes as usize),
+                body_timeout,
+            ),
         })
     }
 
@@ -910,7 +933,10 @@ impl Gateway {
         let answer = tokio::time::timeout(timeout, self.client.request(req)).await;
         match &answer {
             Ok(Ok(_)) => api.health.answered(),
-            Ok(Err(e)) if is_body_limit(e) => {}
+            // The client's body was too slow or too large: not the upstream's fault.
+            Ok(Err(e))
+                if is_caused_by::<BodyTimeout>(e)
+                    || is_caused_by::<http_body_util::LengthLimitError>(e) => {}
             _ => api.health.failed(),
         }
         match answer {
@@ -918,15 +944,23 @@ impl Gateway {
                 rec.upstream_status = Some(resp.status().as_u16());
                 Ok(resp)
             }
-            Ok(Err(e)) if is_body_limit(&e) => Err(Decision::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                Problem::PayloadTooLarge,
-                &rules::BODY_TOO_LARGE,
-                format!(
-                    "the body exceeds {} bytes",
-                    rt.config.config.limits.max_request_body_bytes
-                ),
+            Ok(Err(e)) if is_caused_by::<BodyTimeout>(&e) => Err(Decision::new(
+                StatusCode::REQUEST_TIMEOUT,
+                Problem::RequestTimeout,
+                &rules::BODY_MALFORMED,
+                "the request body was not received in time",
             )),
+            Ok(Err(e)) if is_caused_by::<http_body_util::LengthLimitError>(&e) => {
+                Err(Decision::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    Problem::PayloadTooLarge,
+                    &rules::BODY_TOO_LARGE,
+                    format!(
+                        "the body exceeds {} bytes",
+                        rt.config.config.limits.max_request_body_bytes
+                    ),
+                ))
+            }
             Ok(Err(e)) => {
                 tracing::warn!(api = %api.name, error = %e, request_id = %rec.request_id, "upstream request failed");
                 Err(Decision::new(
@@ -1469,12 +1503,13 @@ fn throttled(v: &rampart_limits::Verdict<'_>) -> Decision {
     d
 }
 
-/// Whether a client error was caused by a streamed request body hitting its
-/// size limit (rather than by the upstream).
-fn is_body_limit(e: &(dyn std::error::Error + 'static)) -> bool {
+/// Whether a client error was caused by the streamed request body (its size
+/// limit, [`http_body_util::LengthLimitError`], or its deadline,
+/// [`BodyTimeout`]) rather than by the upstream.
+fn is_caused_by<E: std::error::Error + 'static>(e: &(dyn std::error::Error + 'static)) -> bool {
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = cur {
-        if err.is::<http_body_util::LengthLimitError>() {
+        if err.is::<E>() {
             return true;
         }
         cur = err.source();
@@ -1521,6 +1556,7 @@ mod tests {
             E::EncodedSlash,
             E::DoubleEncoding,
             E::DotSegment,
+            E::UnicodeConfusable,
             E::Method,
             E::MethodOverride,
         ] {

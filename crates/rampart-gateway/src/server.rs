@@ -400,6 +400,9 @@ impl Worker {
                 let _permit = permit;
                 let builder = conn_builder(&limits);
                 let header_timeout = Duration::from_millis(limits.header_read_timeout_ms);
+                // Silent connections are dropped after the header timeout (see `idle`).
+                let idle = crate::idle::Activity::new();
+                let activity = idle.clone();
                 match tls {
                     Some(cfg) => {
                         let acceptor = tokio_rustls::TlsAcceptor::from(cfg);
@@ -410,22 +413,38 @@ impl Worker {
                         };
                         let svc = service_fn(move |req| {
                             let gw = gw.clone();
+                            let in_flight = activity.start();
                             async move {
-                                Ok::<_, std::convert::Infallible>(gw.handle(req, peer, true).await)
+                                let resp = gw.handle(req, peer, true).await;
+                                Ok::<_, std::convert::Infallible>(
+                                    resp.map(|b| crate::idle::hold(b, in_flight)),
+                                )
                             }
                         });
                         let conn = builder.serve_connection(TokioIo::new(stream), svc);
-                        let _ = watcher.watch(conn).await;
+                        let served = watcher.watch(conn);
+                        let served = Box::pin(async move {
+                            let _ = served.await;
+                        });
+                        crate::idle::close_when_idle(served, idle, header_timeout).await;
                     }
                     None => {
                         let svc = service_fn(move |req| {
                             let gw = gw.clone();
+                            let in_flight = activity.start();
                             async move {
-                                Ok::<_, std::convert::Infallible>(gw.handle(req, peer, false).await)
+                                let resp = gw.handle(req, peer, false).await;
+                                Ok::<_, std::convert::Infallible>(
+                                    resp.map(|b| crate::idle::hold(b, in_flight)),
+                                )
                             }
                         });
                         let conn = builder.serve_connection(TokioIo::new(stream), svc);
-                        let _ = watcher.watch(conn).await;
+                        let served = watcher.watch(conn);
+                        let served = Box::pin(async move {
+                            let _ = served.await;
+                        });
+                        crate::idle::close_when_idle(served, idle, header_timeout).await;
                     }
                 }
             });

@@ -66,8 +66,13 @@ pub(crate) fn parse(token: &str) -> Result<Unverified<'_>, AuthError> {
     if signature.is_empty() {
         return Err(AuthError::Malformed);
     }
+    let payload = b64(payload_b64)?;
+    // A repeated claim (`"sub":"alice","sub":"admin"`) is read last-wins
+    // here and may be read first-wins by the upstream, which also gets the
+    // token: refuse it rather than pick a reading.
+    serde_json::from_slice::<UniqueKeys>(&payload).map_err(|_| AuthError::Malformed)?;
     let claims: Map<String, Value> =
-        serde_json::from_slice(&b64(payload_b64)?).map_err(|_| AuthError::Malformed)?;
+        serde_json::from_slice(&payload).map_err(|_| AuthError::Malformed)?;
     Ok(Unverified {
         alg,
         kid: header.kid,
@@ -75,6 +80,35 @@ pub(crate) fn parse(token: &str) -> Result<Unverified<'_>, AuthError> {
         signing_input,
         signature,
     })
+}
+
+/// A JSON object whose top-level keys are all distinct (values unread).
+struct UniqueKeys;
+
+impl<'de> Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Keys;
+        impl<'de> serde::de::Visitor<'de> for Keys {
+            type Value = UniqueKeys;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object without repeated keys")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UniqueKeys, A::Error> {
+                let mut seen = std::collections::HashSet::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                    if !seen.insert(key) {
+                        return Err(serde::de::Error::custom("a repeated key"));
+                    }
+                }
+                Ok(UniqueKeys)
+            }
+        }
+        d.deserialize_map(Keys)
+    }
 }
 
 fn b64(segment: &str) -> Result<Vec<u8>, AuthError> {
@@ -198,6 +232,23 @@ mod tests {
             parse(&format!("{h}.{p}.c2ln")).unwrap_err(),
             AuthError::Malformed
         );
+    }
+
+    #[test]
+    fn repeated_claims_or_header_fields_are_malformed() {
+        let h = seg(r#"{"alg":"HS256"}"#);
+        for p in [
+            r#"{"iss":"x","sub":"alice","sub":"admin"}"#,
+            r#"{"iss":"x","r\u006fle":"member","role":"admin"}"#,
+        ] {
+            let token = format!("{h}.{}.c2ln", seg(p));
+            assert_eq!(parse(&token).unwrap_err(), AuthError::Malformed, "{p}");
+        }
+        let dup_alg = seg(r#"{"alg":"HS256","alg":"none"}"#);
+        let token = format!("{dup_alg}.{}.c2ln", seg(r#"{"iss":"x"}"#));
+        assert_eq!(parse(&token).unwrap_err(), AuthError::Malformed);
+        let ok = format!("{h}.{}.c2ln", seg(r#"{"iss":"x","sub":"a","n":{"sub":1}}"#));
+        assert!(parse(&ok).is_ok());
     }
 
     #[test]

@@ -55,6 +55,10 @@ pub enum NormalizeError {
     /// A `.` or `..` path segment, raw or encoded.
     #[error("the request path contains a '.' or '..' segment")]
     DotSegment,
+    /// A decoded path character whose Unicode compatibility form (NFKC) is
+    /// one of the path's delimiters (`.`, `/`, `\`, `;`, `%`, `?`, `#`).
+    #[error("the request path contains a look-alike of a path delimiter")]
+    UnicodeConfusable,
     /// A method outside the set the gateway proxies.
     #[error("the request method is not supported")]
     Method,
@@ -82,6 +86,7 @@ impl NormalizeError {
             Self::EncodedSlash => "normalize.encoded-slash",
             Self::DoubleEncoding => "normalize.double-encoding",
             Self::DotSegment => "normalize.dot-segment",
+            Self::UnicodeConfusable => "normalize.unicode-confusable",
             Self::Method => "normalize.method",
             Self::MethodOverride => "normalize.method-override",
         }
@@ -110,6 +115,7 @@ mod tests {
             NormalizeError::EncodedSlash,
             NormalizeError::DoubleEncoding,
             NormalizeError::DotSegment,
+            NormalizeError::UnicodeConfusable,
             NormalizeError::Method,
             NormalizeError::MethodOverride,
         ];

@@ -37,6 +37,7 @@
 //! | `normalize.double-encoding` | a decoded `%` followed by two hex digits (`%252e`) | an upstream or framework that decodes twice sees another byte |
 //! | `normalize.invalid-utf8` | decoded bytes that are not UTF-8 (`%C0%AF`, `%E0%80%AF`, `%ED%A0%80`, `%FF`) | overlong forms decode to `/` or `.` in lax decoders |
 //! | `normalize.dot-segment` | a segment that decodes to `.` or `..` (`%2e`, `.%2E`) | rejected rather than resolved: clients resolve them before sending, so one on the wire is a traversal attempt |
+//! | `normalize.unicode-confusable` | a decoded path character whose NFKC form contains `.`, `/`, `\`, `;`, `%`, `?` or `#` (`%EF%BC%8E` is U+FF0E) | an upstream that folds compatibility characters would read `..` or `/` after we checked |
 //! | `normalize.too-many-query-pairs` | more than [`NormalizeOptions::max_query_pairs`] non-empty pairs | bounds validation work |
 //! | `normalize.method-override` | a query key in [`METHOD_OVERRIDE_QUERY_KEYS`] (`_method`, case-insensitive) | the framework would run another operation than the one we checked |
 //! | `normalize.method` | see [`check_method`] | methods are case-sensitive; unknown ones have no contract |
@@ -50,9 +51,10 @@
 //! - **Case is preserved**: paths are case-sensitive.
 //! - **No Unicode normalization.** NFC `caf%C3%A9` and NFD `cafe%CC%81` are two
 //!   different paths, to us and to the upstream, which receives the same code
-//!   points we validated. An upstream that applies NFKC (which folds U+FF0E
-//!   to `.`) would still be a differential; no common framework does that to
-//!   paths.
+//!   points we validated. The one exception is characters that NFKC folds
+//!   into a delimiter (U+FF0E to `.`): those are refused
+//!   (`normalize.unicode-confusable`), since an upstream that folds them
+//!   would see a different path than the one we checked.
 //! - **Query data is re-encoded**, so any visible ASCII byte is accepted raw
 //!   in the query (`ids[]=1`); `;` is data, not a separator; `+` is a space;
 //!   a key without `=` has the value `""` and is forwarded as `key=`.
@@ -81,7 +83,7 @@ mod query;
 
 pub use error::NormalizeError;
 pub use method::{METHOD_OVERRIDE_HEADERS, check_method, is_method_override_header};
-pub use path::encode_segment;
+pub use path::{encode_segment, is_delimiter_look_alike};
 pub use query::{METHOD_OVERRIDE_QUERY_KEYS, encode_query_component};
 
 /// Options; `Default` gives the safe defaults documented on each field.

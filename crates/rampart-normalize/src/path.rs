@@ -59,6 +59,9 @@ pub(crate) fn normalize_path(
         if segment == "." || segment == ".." {
             return Err(NormalizeError::DotSegment);
         }
+        if segment.chars().any(is_delimiter_look_alike) {
+            return Err(NormalizeError::UnicodeConfusable);
+        }
         segments.push(segment);
     }
 
@@ -84,6 +87,38 @@ pub(crate) fn normalize_path(
     })
 }
 
+/// Whether `c` is a character whose NFKC form is, or contains, a path
+/// delimiter: `.`, `/`, `\`, `;`, `%`, `?` or `#`.
+///
+/// No Unicode normalization is applied to paths (NFC and NFD spellings stay
+/// two different paths, forwarded as validated), but an upstream or
+/// filesystem that folds compatibility characters would turn
+/// `\u{FF0E}\u{FF0E}` into `..` or `\u{FF0F}` into `/` *after* the gateway
+/// checked the path. These characters have no business in a resource name,
+/// so they are refused like their ASCII originals. The list is the complete
+/// set of non-ASCII code points whose NFKC form includes one of those
+/// delimiters (52 of them, listed with Python's `unicodedata`).
+pub fn is_delimiter_look_alike(c: char) -> bool {
+    matches!(
+        c,
+        // `;`: Greek question mark, vertical, small and fullwidth semicolons
+        '\u{037E}' | '\u{FE14}' | '\u{FE54}' | '\u{FF1B}'
+        // `.`: dot leaders, ellipses, small and fullwidth full stops
+        | '\u{2024}' | '\u{2025}' | '\u{2026}' | '\u{FE19}' | '\u{FE30}' | '\u{FE52}' | '\u{FF0E}'
+        // `.` inside: "1." to "20.", "0.", and the squared a.m., Co., p.m.
+        | '\u{2488}'
+            ..='\u{249B}' | '\u{1F100}' | '\u{33C2}' | '\u{33C7}' | '\u{33D8}'
+        // `/` inside: a/c, a/s, c/o, c/u; and the fullwidth solidus
+        | '\u{2100}' | '\u{2101}' | '\u{2105}' | '\u{2106}' | '\u{FF0F}'
+        // `\`: small and fullwidth reverse solidus
+        | '\u{FE68}' | '\u{FF3C}'
+        // `?`: ??, ?!, !?, vertical, small and fullwidth question marks
+        | '\u{2047}' | '\u{2048}' | '\u{2049}' | '\u{FE16}' | '\u{FE56}' | '\u{FF1F}'
+        // `%` and `#`: small and fullwidth
+        | '\u{FE6A}' | '\u{FF05}' | '\u{FE5F}' | '\u{FF03}'
+    )
+}
+
 /// Canonical percent-encoding of one decoded path segment.
 ///
 /// Keeps ALPHA, DIGIT, `-._~`, the sub-delims `!$&'()*+,=` and `:@` as they
@@ -100,7 +135,7 @@ pub fn encode_segment(decoded: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{encode_segment, normalize_path};
+    use super::{encode_segment, is_delimiter_look_alike, normalize_path};
     use crate::NormalizeError;
 
     fn rejects(raw: &str) -> NormalizeError {
@@ -315,5 +350,31 @@ mod tests {
             "a%2Fb%3Bc%25d%20e%3Ff%23g%5Ch"
         );
         assert_eq!(encode_segment("é\u{1F600}"), "%C3%A9%F0%9F%98%80");
+    }
+
+    #[test]
+    fn compatibility_look_alikes_of_delimiters_are_refused() {
+        for raw in [
+            "/files/%EF%BC%8E%EF%BC%8E", // U+FF0E U+FF0E: NFKC ".."
+            "/files/a%EF%BC%8Fb",        // U+FF0F: NFKC "/"
+            "/files/a%EF%BC%BCb",        // U+FF3C: NFKC "\\"
+            "/files/%E2%80%A5",          // U+2025 two dot leader: NFKC ".."
+            "/files/%EF%B9%92",          // U+FE52 small full stop
+            "/files/%E2%84%80",          // U+2100 account of: NFKC "a/c"
+            "/files/a%CD%BEb",           // U+037E Greek question mark: NFC ";"
+        ] {
+            assert_eq!(rejects(raw), NormalizeError::UnicodeConfusable, "{raw}");
+        }
+        // NFC and NFD spellings, and slash-like characters with no
+        // compatibility mapping, are ordinary (distinct) path text.
+        for ok in [
+            "/files/caf%C3%A9",
+            "/files/cafe%CC%81",
+            "/files/a%E2%88%95b",
+        ] {
+            assert!(normalize_path(ok, 64).is_ok(), "{ok}");
+        }
+        assert!(!is_delimiter_look_alike('é'));
+        assert!(!is_delimiter_look_alike('.'));
     }
 }

@@ -28,12 +28,16 @@ fn raw_ok_in_query(byte: u8, is_key: bool) -> bool {
 }
 
 /// Turns arbitrary text into a value that must be accepted: no controls, no
-/// `%XX` (double encoding), and for segments no '/', '\\', ';' or dot segment.
+/// `%XX` (double encoding), and for segments no '/', '\\', ';', look-alike
+/// of a delimiter or dot segment.
 fn sanitize(text: &str, segment: bool) -> String {
     let mut out: Vec<char> = text
         .chars()
         .map(|c| {
-            let bad = c.is_control() || (segment && matches!(c, '/' | '\\' | ';'));
+            let bad = c.is_control()
+                || (segment
+                    && (matches!(c, '/' | '\\' | ';')
+                        || rampart_normalize::is_delimiter_look_alike(c)));
             if bad { 'x' } else { c }
         })
         .collect();

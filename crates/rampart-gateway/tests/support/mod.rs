@@ -11,8 +11,10 @@
 
 mod answer;
 mod gateway;
+pub mod h2raw;
 pub mod identity;
 mod modes;
+pub mod raw;
 mod tls;
 mod upstream;
 
