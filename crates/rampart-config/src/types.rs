@@ -188,6 +188,11 @@ pub struct ApiConfig {
     /// Per-operation overrides, keyed by the spec's `operationId`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub operations: BTreeMap<String, OperationConfig>,
+    /// Most requests in flight to this API's upstream at once (overrides
+    /// `limits.upstream_max_concurrent`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub max_concurrent_requests: Option<usize>,
 }
 
 /// Overrides for a single operation.
@@ -238,6 +243,26 @@ pub struct Limits {
     /// Deepest nesting of arrays and objects accepted in a JSON body (1 to 1024).
     #[schemars(range(min = 1, max = MAX_JSON_DEPTH))]
     pub max_json_depth: u32,
+    /// Most elements in one JSON array, and most members in one JSON
+    /// object, of a request or response body. A tighter `maxItems` in the
+    /// contract still applies.
+    #[schemars(range(min = 1))]
+    pub max_json_array_items: usize,
+    /// Longest JSON string (keys included), in bytes, in a request or
+    /// response body. A tighter `maxLength` in the contract still applies.
+    #[schemars(range(min = 1))]
+    pub max_json_string_bytes: usize,
+    /// Most requests in flight to one API's upstream at once (per gateway
+    /// process); `apis[].max_concurrent_requests` overrides it per API.
+    #[schemars(range(min = 1))]
+    pub upstream_max_concurrent: usize,
+    /// Requests that may wait for one of those slots; past this they are
+    /// refused at once with 503 and `Retry-After`.
+    #[schemars(range(min = 1))]
+    pub upstream_max_queued: usize,
+    /// Longest a request waits in that queue, in milliseconds, before 503.
+    #[schemars(range(min = 1))]
+    pub upstream_queue_timeout_ms: u64,
     /// Largest number of simultaneous client connections.
     #[schemars(range(min = 1))]
     pub max_connections: usize,
@@ -261,6 +286,11 @@ impl Default for Limits {
             upstream_connect_timeout_ms: 5_000,
             upstream_timeout_ms: 30_000,
             max_json_depth: 64,
+            max_json_array_items: 10_000,
+            max_json_string_bytes: 256 * 1024,
+            upstream_max_concurrent: 512,
+            upstream_max_queued: 1024,
+            upstream_queue_timeout_ms: 2_000,
             max_connections: 10_000,
             max_rate_limit_keys: 100_000,
         }

@@ -83,6 +83,12 @@ fn check_apis(config: &Config, report: &mut Report<'_>) {
     for (index, api) in config.apis.iter().enumerate() {
         let path = index_path("apis", index);
         check_api(api, &path, report);
+        if api.max_concurrent_requests == Some(0) {
+            report.error(
+                &key_path(&path, "max_concurrent_requests"),
+                "must be greater than 0",
+            );
+        }
         match first_by_name.get(api.name.as_str()) {
             Some(first) => {
                 let first_path = key_path(&index_path("apis", *first), "name");
@@ -232,7 +238,7 @@ fn check_base_path(base_path: &str) -> Result<(), &'static str> {
 }
 
 fn check_limits(limits: &Limits, report: &mut Report<'_>) {
-    let positive: [(&str, u64); 10] = [
+    let positive: [(&str, u64); 15] = [
         ("max_request_body_bytes", limits.max_request_body_bytes),
         ("max_response_body_bytes", limits.max_response_body_bytes),
         ("max_headers", to_u64(limits.max_headers)),
@@ -244,8 +250,22 @@ fn check_limits(limits: &Limits, report: &mut Report<'_>) {
         ),
         ("upstream_timeout_ms", limits.upstream_timeout_ms),
         ("max_json_depth", u64::from(limits.max_json_depth)),
+        ("max_json_array_items", to_u64(limits.max_json_array_items)),
+        (
+            "max_json_string_bytes",
+            to_u64(limits.max_json_string_bytes),
+        ),
         ("max_connections", to_u64(limits.max_connections)),
         ("max_rate_limit_keys", limits.max_rate_limit_keys),
+        (
+            "upstream_max_concurrent",
+            to_u64(limits.upstream_max_concurrent),
+        ),
+        ("upstream_max_queued", to_u64(limits.upstream_max_queued)),
+        (
+            "upstream_queue_timeout_ms",
+            limits.upstream_queue_timeout_ms,
+        ),
     ];
     for (name, value) in positive {
         if value == 0 {

@@ -71,6 +71,8 @@ rules! {
     RESPONSE_WRITE_ONLY = ("contract.response.write-only", "API3:2023", "The upstream returned a writeOnly property (stripped)");
     UPSTREAM_UNAVAILABLE = ("upstream.unavailable", "API8:2023", "The upstream could not be reached or timed out");
     LIMIT_HEADERS = ("limit.headers", "API4:2023", "Too many or too large request headers");
+    LIMIT_JSON = ("limit.json", "API4:2023", "A JSON body exceeds the nesting, array-length or string-length cap");
+    LIMIT_UPSTREAM_BUSY = ("limit.upstream-busy", "API4:2023", "The upstream's concurrency cap and its queue are full");
     LIMIT_RATE = ("limit.rate", "API4:2023", "A rate limit is exhausted");
     DETECT_BLOCKED = ("detect.blocked", "API4:2023", "Behavioural detection blocked this client (scraping, enumeration, BOLA probing, credential stuffing)");
     DETECT_THROTTLED = ("detect.throttled", "API4:2023", "Behavioural detection throttles this client");

@@ -129,47 +129,121 @@ where
 
 /// A JSON parse failure, with a message fit for the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JsonError(pub String);
+pub struct JsonError {
+    /// What is wrong, with line and column.
+    pub message: String,
+    /// Whether a cap (depth, array length, string length) was exceeded,
+    /// rather than the JSON being malformed.
+    pub over_cap: bool,
+}
 
-/// Parse JSON strictly: no duplicate keys, depth at most `max_depth`, no trailing data.
-pub fn parse_json_strict(bytes: &[u8], max_depth: u32) -> Result<Value, JsonError> {
+/// The caps a JSON body is parsed under. They hold while parsing, so an
+/// oversized array or string is refused before it is built in memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JsonLimits {
+    /// Deepest nesting of arrays and objects.
+    pub max_depth: u32,
+    /// Most elements of an array, or members of an object.
+    pub max_items: usize,
+    /// Longest string (keys included), in bytes.
+    pub max_string_bytes: usize,
+}
+
+impl JsonLimits {
+    /// The caps in `limits`.
+    pub fn from_config(limits: &rampart_config::Limits) -> Self {
+        JsonLimits {
+            max_depth: limits.max_json_depth,
+            max_items: limits.max_json_array_items,
+            max_string_bytes: limits.max_json_string_bytes,
+        }
+    }
+
+    /// Only a depth cap (tests and tools).
+    pub fn depth(max_depth: u32) -> Self {
+        JsonLimits {
+            max_depth,
+            max_items: usize::MAX,
+            max_string_bytes: usize::MAX,
+        }
+    }
+}
+
+/// Marks the parse errors that come from a cap, so they are told apart
+/// from malformed JSON (413 rather than 400).
+const CAP_MARK: &str = "[cap] ";
+
+/// Parse JSON strictly: no duplicate keys, no trailing data, and within
+/// the caps of `limits`.
+pub fn parse_json_strict(bytes: &[u8], limits: &JsonLimits) -> Result<Value, JsonError> {
     if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
-        return Err(JsonError("a byte order mark is not allowed in JSON".into()));
+        return Err(JsonError {
+            message: "a byte order mark is not allowed in JSON".into(),
+            over_cap: false,
+        });
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = Strict {
         depth: 0,
-        max: max_depth,
+        limits: *limits,
     }
     .deserialize(&mut de)
-    .map_err(|e| JsonError(clean(&e)))?;
-    de.end().map_err(|e| JsonError(clean(&e)))?;
+    .map_err(|e| error(&e))?;
+    de.end().map_err(|e| error(&e))?;
     Ok(value)
 }
 
-fn clean(e: &serde_json::Error) -> String {
+fn error(e: &serde_json::Error) -> JsonError {
     let s = e.to_string();
     let cut = s.find(" at line ").unwrap_or(s.len());
-    format!("{} (line {}, column {})", &s[..cut], e.line(), e.column())
+    let text = &s[..cut];
+    let (over_cap, text) = match text.strip_prefix(CAP_MARK) {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    JsonError {
+        message: format!("{text} (line {}, column {})", e.line(), e.column()),
+        over_cap,
+    }
 }
 
 struct Strict {
     depth: u32,
-    max: u32,
+    limits: JsonLimits,
 }
 
 impl Strict {
     fn deeper<E: serde::de::Error>(&self) -> Result<Strict, E> {
-        if self.depth >= self.max {
+        if self.depth >= self.limits.max_depth {
             return Err(E::custom(format!(
-                "nesting deeper than {} levels",
-                self.max
+                "{CAP_MARK}nesting deeper than {} levels",
+                self.limits.max_depth
             )));
         }
         Ok(Strict {
             depth: self.depth + 1,
-            max: self.max,
+            limits: self.limits,
         })
+    }
+
+    fn string<E: serde::de::Error>(&self, len: usize) -> Result<(), E> {
+        if len > self.limits.max_string_bytes {
+            return Err(E::custom(format!(
+                "{CAP_MARK}a string longer than {} bytes",
+                self.limits.max_string_bytes
+            )));
+        }
+        Ok(())
+    }
+
+    fn items<E: serde::de::Error>(&self, n: usize) -> Result<(), E> {
+        if n > self.limits.max_items {
+            return Err(E::custom(format!(
+                "{CAP_MARK}more than {} items in one array or object",
+                self.limits.max_items
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -200,10 +274,12 @@ impl<'de> Visitor<'de> for Strict {
             .map(Value::Number)
             .ok_or_else(|| E::custom("number out of range"))
     }
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Value, E> {
+        self.string(v.len())?;
         Ok(Value::String(v.to_string()))
     }
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Value, E> {
+        self.string(v.len())?;
         Ok(Value::String(v))
     }
     fn visit_unit<E>(self) -> Result<Value, E> {
@@ -213,12 +289,15 @@ impl<'de> Visitor<'de> for Strict {
         let mut out = Vec::new();
         while let Some(v) = seq.next_element_seed(self.deeper()?)? {
             out.push(v);
+            self.items(out.len())?;
         }
         Ok(Value::Array(out))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut out = Map::new();
         while let Some(k) = map.next_key::<String>()? {
+            self.string(k.len())?;
+            self.items(out.len() + 1)?;
             if out.contains_key(&k) {
                 let shown: String = k.chars().take(64).collect();
                 return Err(A::Error::custom(format!("duplicate key \"{shown}\"")));
@@ -236,26 +315,76 @@ mod tests {
 
     #[test]
     fn duplicate_keys_are_refused_at_any_depth() {
-        assert!(parse_json_strict(br#"{"role":"member","role":"admin"}"#, 8).is_err());
-        let e = parse_json_strict(br#"{"a":[{"x":1,"x":2}]}"#, 8).unwrap_err();
-        assert!(e.0.contains("duplicate key \"x\""), "{e:?}");
+        assert!(
+            parse_json_strict(
+                br#"{"role":"member","role":"admin"}"#,
+                &JsonLimits::depth(8)
+            )
+            .is_err()
+        );
+        let e = parse_json_strict(br#"{"a":[{"x":1,"x":2}]}"#, &JsonLimits::depth(8)).unwrap_err();
+        assert!(e.message.contains("duplicate key \"x\""), "{e:?}");
+        assert!(!e.over_cap);
     }
 
     #[test]
     fn depth_bom_trailing_data_and_bad_utf8_are_refused() {
         let deep = "[".repeat(10) + &"]".repeat(10);
-        assert!(parse_json_strict(deep.as_bytes(), 5).is_err());
-        assert!(parse_json_strict(deep.as_bytes(), 10).is_ok());
-        assert!(parse_json_strict(b"\xEF\xBB\xBF{}", 8).is_err());
-        assert!(parse_json_strict(b"{} {}", 8).is_err());
-        assert!(parse_json_strict(b"{\"a\":\"\xff\"}", 8).is_err());
-        assert!(parse_json_strict(b"{\"a\":1e999}", 8).is_err());
-        assert!(parse_json_strict(b"{\"a\":", 8).is_err());
+        assert!(parse_json_strict(deep.as_bytes(), &JsonLimits::depth(5)).is_err());
+        assert!(parse_json_strict(deep.as_bytes(), &JsonLimits::depth(10)).is_ok());
+        assert!(parse_json_strict(b"\xEF\xBB\xBF{}", &JsonLimits::depth(8)).is_err());
+        assert!(parse_json_strict(b"{} {}", &JsonLimits::depth(8)).is_err());
+        assert!(parse_json_strict(b"{\"a\":\"\xff\"}", &JsonLimits::depth(8)).is_err());
+        assert!(parse_json_strict(b"{\"a\":1e999}", &JsonLimits::depth(8)).is_err());
+        assert!(parse_json_strict(b"{\"a\":", &JsonLimits::depth(8)).is_err());
+    }
+
+    #[test]
+    fn array_object_and_string_caps_hold_just_over_and_not_at() {
+        let caps = JsonLimits {
+            max_depth: 8,
+            max_items: 3,
+            max_string_bytes: 5,
+        };
+        assert!(parse_json_strict(b"[1,2,3]", &caps).is_ok());
+        let e = parse_json_strict(b"[1,2,3,4]", &caps).unwrap_err();
+        assert!(
+            e.over_cap && e.message.contains("more than 3 items"),
+            "{e:?}"
+        );
+        assert!(parse_json_strict(br#"{"a":1,"b":2,"c":3}"#, &caps).is_ok());
+        assert!(
+            parse_json_strict(br#"{"a":1,"b":2,"c":3,"d":4}"#, &caps)
+                .unwrap_err()
+                .over_cap
+        );
+        assert!(parse_json_strict(br#"["12345"]"#, &caps).is_ok());
+        let e = parse_json_strict(br#"["123456"]"#, &caps).unwrap_err();
+        assert!(
+            e.over_cap && e.message.contains("longer than 5 bytes"),
+            "{e:?}"
+        );
+        assert!(
+            parse_json_strict(br#"{"abcdef":1}"#, &caps)
+                .unwrap_err()
+                .over_cap,
+            "keys count too"
+        );
+        // Escapes are measured decoded.
+        assert!(parse_json_strict(br#"["\u0041\u0042"]"#, &caps).is_ok());
+        let deep = "[".repeat(9) + &"]".repeat(9);
+        assert!(
+            parse_json_strict(deep.as_bytes(), &caps)
+                .unwrap_err()
+                .over_cap
+        );
+        assert!(!parse_json_strict(b"[1,", &caps).unwrap_err().over_cap);
     }
 
     #[test]
     fn ordinary_json_parses() {
-        let v = parse_json_strict(br#"{"a":[1,2.5,"x",null,true]}"#, 8).unwrap();
+        let v =
+            parse_json_strict(br#"{"a":[1,2.5,"x",null,true]}"#, &JsonLimits::depth(8)).unwrap();
         assert_eq!(v["a"][1], 2.5);
     }
 }

@@ -60,6 +60,8 @@ pub enum Problem {
     /// The audit store could not record the exchange, and the config
     /// requires a record before any answer.
     AuditUnavailable,
+    /// The upstream's concurrency cap and queue are full.
+    UpstreamBusy,
 }
 
 impl Problem {
@@ -82,6 +84,7 @@ impl Problem {
             Problem::TooManyRequests => "too-many-requests",
             Problem::LimitUnavailable => "rate-limit-unavailable",
             Problem::AuditUnavailable => "audit-unavailable",
+            Problem::UpstreamBusy => "upstream-busy",
         }
     }
 
@@ -104,6 +107,7 @@ impl Problem {
             Problem::TooManyRequests => "Too many requests",
             Problem::LimitUnavailable => "Rate limiting unavailable",
             Problem::AuditUnavailable => "Audit store unavailable",
+            Problem::UpstreamBusy => "Upstream busy",
         }
     }
 }
@@ -156,7 +160,7 @@ impl Decision {
         use rampart_contract::rules as r;
         let rank = |i: &Issue| -> (u8, StatusCode, Problem) {
             let id = i.rule.id;
-            if id == r::BODY_TOO_LARGE.id {
+            if id == r::BODY_TOO_LARGE.id || id == r::LIMIT_JSON.id {
                 (0, StatusCode::PAYLOAD_TOO_LARGE, Problem::PayloadTooLarge)
             } else if id == r::AUTHZ_WRITE_FIELD.id {
                 (1, StatusCode::FORBIDDEN, Problem::Forbidden)

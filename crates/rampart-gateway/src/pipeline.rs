@@ -31,8 +31,8 @@ use rampart_normalize::{NormalizeError, NormalizedTarget};
 
 use crate::authz::{self, AuthzTrace};
 use crate::body::{
-    BodyTimeout, BoxBody, ReadError, empty, full, parse_json_strict, prepend, read_bounded,
-    with_deadline,
+    BodyTimeout, BoxBody, JsonLimits, ReadError, empty, full, parse_json_strict, prepend,
+    read_bounded, with_deadline,
 };
 use crate::decision::{Decision, Outcome, Problem};
 use crate::headers;
@@ -689,7 +689,7 @@ impl Gateway {
                             .await
                         {
                             Ok(bytes) => {
-                                match parse_json_strict(&bytes, limits.max_json_depth) {
+                                match parse_json_strict(&bytes, &JsonLimits::from_config(limits)) {
                                     Ok(value) => {
                                         let contract = &routed.api.contract;
                                         contract.check_request_body(
@@ -718,7 +718,12 @@ impl Gateway {
                                         }
                                     }
                                     Err(e) => {
-                                        issues.push(Issue::new(&rules::BODY_MALFORMED, "body", e.0))
+                                        let rule = if e.over_cap {
+                                            &rules::LIMIT_JSON
+                                        } else {
+                                            &rules::BODY_MALFORMED
+                                        };
+                                        issues.push(Issue::new(rule, "body", e.message))
                                     }
                                 }
                                 forward_body = Some(full(bytes));
@@ -867,7 +872,7 @@ impl Gateway {
         let bytes = read_bounded(&mut body, limits.max_response_body_bytes, timeout)
             .await
             .ok()?;
-        let value = parse_json_strict(&bytes, limits.max_json_depth).ok()?;
+        let value = parse_json_strict(&bytes, &JsonLimits::from_config(limits)).ok()?;
         let shape = match pre.response_for(200, Some("application/json")) {
             ResponseLookup::Declared(_, Some(m)) => m.shape?,
             _ => return Some(no_object()),
@@ -929,6 +934,28 @@ impl Gateway {
                 "the request cannot be forwarded",
             )
         })?;
+        // The upstream's concurrency cap: a slot is held until its answer's
+        // head arrives.
+        let _slot = match api.gate.enter().await {
+            Ok(slot) => slot,
+            Err(why) => {
+                let mut d = Decision::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Problem::UpstreamBusy,
+                    &rules::LIMIT_UPSTREAM_BUSY,
+                    match why {
+                        crate::upstream::GateRefusal::QueueFull => {
+                            "the upstream is at its concurrency limit and its queue is full"
+                        }
+                        crate::upstream::GateRefusal::TimedOut => {
+                            "the upstream stayed at its concurrency limit for too long"
+                        }
+                    },
+                );
+                d.retry_after = Some(1);
+                return Err(d);
+            }
+        };
         let timeout = Duration::from_millis(rt.config.config.limits.upstream_timeout_ms);
         let answer = tokio::time::timeout(timeout, self.client.request(req)).await;
         match &answer {
@@ -1092,7 +1119,7 @@ impl Gateway {
                 return d.into_response(&rec.request_id);
             }
         };
-        let mut value = match parse_json_strict(&bytes, limits.max_json_depth) {
+        let mut value = match parse_json_strict(&bytes, &JsonLimits::from_config(limits)) {
             Ok(v) => v,
             Err(_) => {
                 let d = violation(&rules::RESPONSE_MALFORMED);

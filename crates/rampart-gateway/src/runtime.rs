@@ -70,6 +70,8 @@ pub struct Api {
     pub prefetch: HashMap<String, String>,
     /// How the upstream has been answering (kept across reloads).
     pub health: Arc<crate::upstream::UpstreamHealth>,
+    /// The upstream's concurrency cap and queue.
+    pub gate: Arc<crate::upstream::UpstreamGate>,
 }
 
 impl Api {
@@ -296,7 +298,24 @@ impl Runtime {
                 .and_then(|p| p.apis.iter().find(|a| a.name == api_cfg.name))
                 .map(|a| a.health.clone())
                 .unwrap_or_default();
+            let lim = &cfg.limits;
+            let max = api_cfg
+                .max_concurrent_requests
+                .unwrap_or(lim.upstream_max_concurrent);
+            let wait = std::time::Duration::from_millis(lim.upstream_queue_timeout_ms);
+            let gate = previous
+                .and_then(|p| p.apis.iter().find(|a| a.name == api_cfg.name))
+                .map(|a| a.gate.clone())
+                .filter(|g| g.same(max, lim.upstream_max_queued, wait))
+                .unwrap_or_else(|| {
+                    Arc::new(crate::upstream::UpstreamGate::new(
+                        max,
+                        lim.upstream_max_queued,
+                        wait,
+                    ))
+                });
             apis.push(Api {
+                gate,
                 name: api_cfg.name.clone(),
                 contract,
                 upstream,

@@ -8,6 +8,7 @@
 //! `X-Forwarded-Proto` and its own `X-Request-Id`.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -202,5 +203,113 @@ impl UpstreamHealth {
             last_success_ms: self.last_success_ms.load(Relaxed),
             last_failure_ms: self.last_failure_ms.load(Relaxed),
         }
+    }
+}
+
+/// The concurrency cap in front of one API's upstream: at most `max`
+/// requests in flight, at most `queue` more waiting (each for at most
+/// `wait`), and everything past that refused at once. A slow upstream then
+/// costs the gateway a bounded number of waiting exchanges instead of every
+/// connection it has, and the upstream is not buried under a retry storm.
+#[derive(Debug)]
+pub struct UpstreamGate {
+    permits: Arc<tokio::sync::Semaphore>,
+    max: usize,
+    queue: usize,
+    wait: Duration,
+    waiting: std::sync::atomic::AtomicUsize,
+}
+
+/// Why the gate refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GateRefusal {
+    /// Every slot busy and the queue full.
+    QueueFull,
+    /// Queued, but no slot freed in time.
+    TimedOut,
+}
+
+/// Decrements the waiting count however the wait ends (dropped future included).
+struct Waiting<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
+impl UpstreamGate {
+    /// A gate of `max` slots, `queue` waiting places, `wait` patience.
+    pub fn new(max: usize, queue: usize, wait: Duration) -> Self {
+        UpstreamGate {
+            permits: Arc::new(tokio::sync::Semaphore::new(max)),
+            max,
+            queue,
+            wait,
+            waiting: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    /// Whether this gate has these settings (a reload keeps it then, with
+    /// the exchanges it holds).
+    pub fn same(&self, max: usize, queue: usize, wait: Duration) -> bool {
+        self.max == max && self.queue == queue && self.wait == wait
+    }
+
+    /// A slot, held until dropped.
+    pub async fn enter(&self) -> Result<tokio::sync::OwnedSemaphorePermit, GateRefusal> {
+        use std::sync::atomic::Ordering;
+        if let Ok(p) = self.permits.clone().try_acquire_owned() {
+            return Ok(p);
+        }
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.queue {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return Err(GateRefusal::QueueFull);
+        }
+        let _waiting = Waiting(&self.waiting);
+        match tokio::time::timeout(self.wait, self.permits.clone().acquire_owned()).await {
+            Ok(Ok(p)) => Ok(p),
+            // The semaphore is never closed; treat it like a timeout if it were.
+            Ok(Err(_)) | Err(_) => Err(GateRefusal::TimedOut),
+        }
+    }
+
+    /// Requests in flight and waiting now.
+    pub fn load(&self) -> (usize, usize) {
+        (
+            self.max - self.permits.available_permits(),
+            self.waiting.load(std::sync::atomic::Ordering::Relaxed),
+        )
+    }
+}
+
+#[cfg(test)]
+mod gate_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn slots_then_queue_then_refusal() {
+        let gate = Arc::new(UpstreamGate::new(2, 1, Duration::from_millis(200)));
+        let a = gate.enter().await.unwrap();
+        let _b = gate.enter().await.unwrap();
+        assert_eq!(gate.load(), (2, 0));
+        // The third waits in the queue; a fourth finds it full.
+        let g = gate.clone();
+        let queued = tokio::spawn(async move { g.enter().await.map(|_| ()) });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(gate.load(), (2, 1));
+        assert_eq!(gate.enter().await.err(), Some(GateRefusal::QueueFull));
+        // A slot frees: the queued one gets it.
+        drop(a);
+        assert_eq!(queued.await.unwrap(), Ok(()));
+        assert_eq!(gate.load().1, 0);
+    }
+
+    #[tokio::test]
+    async fn a_queued_request_gives_up_after_the_wait() {
+        let gate = UpstreamGate::new(1, 4, Duration::from_millis(50));
+        let _held = gate.enter().await.unwrap();
+        assert_eq!(gate.enter().await.err(), Some(GateRefusal::TimedOut));
+        assert_eq!(gate.load(), (1, 0), "the waiter left the queue");
     }
 }

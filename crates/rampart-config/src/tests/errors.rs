@@ -20,7 +20,7 @@ apis:
     assert_eq!(
         errors.to_string(),
         "/etc/rampart/rampart.yaml:4:5: unknown field `upstrem`, expected one of \
-         name, spec, upstream, base_path, mode, operations (did you mean `upstream`?)"
+         name, spec, upstream, base_path, mode, operations, max_concurrent_requests (did you mean `upstream`?)"
     );
 }
 

@@ -51,6 +51,7 @@ fn minimal_api() -> ApiConfig {
         base_path: None,
         mode: None,
         operations: BTreeMap::new(),
+        max_concurrent_requests: None,
     }
 }
 
@@ -77,6 +78,7 @@ fn the_full_example_parses_to_the_expected_values() {
                     prefetch: None,
                 },
             )]),
+            max_concurrent_requests: None,
         }],
         limits: Limits {
             max_request_body_bytes: 1_048_576,
@@ -88,6 +90,11 @@ fn the_full_example_parses_to_the_expected_values() {
             upstream_connect_timeout_ms: 5_000,
             upstream_timeout_ms: 30_000,
             max_json_depth: 64,
+            max_json_array_items: 10_000,
+            max_json_string_bytes: 262_144,
+            upstream_max_concurrent: 512,
+            upstream_max_queued: 1024,
+            upstream_queue_timeout_ms: 2_000,
             max_connections: 10_000,
             max_rate_limit_keys: 100_000,
         },
