@@ -69,6 +69,7 @@ impl Traces {
             }
             None => HashMap::new(),
         };
+        // The only transport for now; a new one fails to compile here.
         let OtlpProtocol::HttpProtobuf = config.protocol;
         let endpoint = format!("{}/v1/traces", config.endpoint.trim_end_matches('/'));
         let exporter = opentelemetry_otlp::SpanExporter::builder()
@@ -137,33 +138,13 @@ fn parse_headers(raw: &str) -> Option<HashMap<String, String>> {
         if name.is_empty() || http::HeaderName::from_bytes(name.as_bytes()).is_err() {
             return None;
         }
-        let value = percent_decode(value.trim());
+        let value = percent_encoding::percent_decode_str(value.trim())
+            .decode_utf8_lossy()
+            .into_owned();
         http::HeaderValue::from_str(&value).ok()?;
         out.insert(name.to_owned(), value);
     }
     Some(out)
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%'
-            && let (Some(h), Some(l)) = (
-                bytes.get(i + 1).copied().and_then(hex),
-                bytes.get(i + 2).copied().and_then(hex),
-            )
-        {
-            out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The span of one exchange, open until the record phase ends it.
@@ -250,5 +231,24 @@ mod tests {
         assert!(parse_headers("novalue").is_none());
         assert!(parse_headers("bad name=1").is_none());
         assert!(parse_headers("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_missing_headers_env_is_a_start_error_naming_the_variable() {
+        let config = OtlpConfig {
+            endpoint: "http://127.0.0.1:4318".to_owned(),
+            protocol: OtlpProtocol::HttpProtobuf,
+            service_name: "rampart".to_owned(),
+            sample_ratio: 1.0,
+            headers_env: Some("RAMPART_TEST_OTLP_HEADERS_NEVER_SET".to_owned()),
+        };
+        let Err(e) = Traces::start(&config) else {
+            panic!("started without its headers");
+        };
+        assert!(
+            e.to_string()
+                .contains("RAMPART_TEST_OTLP_HEADERS_NEVER_SET is not set"),
+            "{e}"
+        );
     }
 }

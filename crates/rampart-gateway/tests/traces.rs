@@ -359,3 +359,27 @@ async fn without_the_section_nothing_is_exported_and_traceparent_passes_through(
     assert_eq!(seen[0].header("traceparent"), Some(incoming.as_str()));
     assert_eq!(seen[1].header("traceparent"), None);
 }
+
+#[tokio::test]
+async fn a_sampled_out_trace_exports_nothing_but_still_propagates() {
+    let collector = Collector::start().await;
+    let upstream = Upstream::riders().await;
+    let gateway = Gateway::builder(RIDERS, &upstream)
+        .config(json!({"telemetry": {"otlp": {
+            "endpoint": collector.endpoint(),
+            "sample_ratio": 0.0,
+        }}}))
+        .start()
+        .await;
+    let answer = gateway.get("/api/riders/7").await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    gateway.finish().await;
+
+    assert!(collector.spans().is_empty(), "{:#?}", collector.spans());
+    let seen = upstream.only_request();
+    let (trace, parent, flags) = traceparent_parts(seen.header("traceparent").unwrap());
+    assert_eq!(trace.len(), 32);
+    assert_ne!(trace, "0".repeat(32));
+    assert_ne!(parent, "0".repeat(16));
+    assert_eq!(flags, "00", "the upstream learns the trace is not recorded");
+}
