@@ -98,7 +98,8 @@ pub struct Config {
     #[serde(default)]
     pub disclosure: DisclosureConfig,
     /// OpenTelemetry trace export. Absent: no spans are exported (a client's
-    /// `traceparent` is still forwarded to the upstream).
+    /// `traceparent` is still forwarded to the upstream). Read at start-up;
+    /// a reload does not change it.
     #[serde(default)]
     pub telemetry: TelemetryConfig,
 }
