@@ -35,6 +35,7 @@ mod load;
 mod locate;
 mod monitoring;
 mod reference;
+mod telemetry;
 mod types;
 mod validate;
 mod validate_disclosure;
@@ -44,6 +45,7 @@ pub use error::{ConfigError, ConfigErrors};
 pub use load::{LoadedConfig, MAX_CONFIG_BYTES, load, load_str};
 pub use locate::{Position, SourceMap};
 pub use reference::reference_markdown;
+pub use telemetry::{OtlpConfig, OtlpProtocol, TelemetryConfig};
 pub use types::*;
 
 /// The published JSON Schema of the configuration (what

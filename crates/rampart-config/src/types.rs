@@ -21,6 +21,8 @@ use std::str::FromStr;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::TelemetryConfig;
+
 pub use crate::admin::*;
 pub use crate::disclosure::*;
 pub use crate::identity::*;
@@ -95,6 +97,11 @@ pub struct Config {
     /// the tracker's SLA.
     #[serde(default)]
     pub disclosure: DisclosureConfig,
+    /// OpenTelemetry trace export. Absent: no spans are exported (a client's
+    /// `traceparent` is still forwarded to the upstream). Read at start-up;
+    /// a reload does not change it.
+    #[serde(default)]
+    pub telemetry: TelemetryConfig,
 }
 
 fn default_listen() -> SocketAddr {

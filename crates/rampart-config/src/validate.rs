@@ -32,6 +32,7 @@ pub(crate) fn validate(config: &Config, map: &SourceMap, file: &Path) -> Vec<Con
     check_detection(config, &mut report);
     crate::validate_limits::check(config, &mut report);
     crate::validate_disclosure::check(config, &mut report);
+    crate::telemetry::check(config, &mut report);
     // Stable sort: errors on the same spot keep the order the checks found them.
     report
         .errors

@@ -25,6 +25,7 @@ pub mod seclog;
 pub mod server;
 pub mod status_metrics;
 pub mod tls;
+pub mod traces;
 pub mod upstream;
 
 pub use control::{Control, LiveFeed, ModeOverrides};

@@ -68,6 +68,8 @@ pub struct Monitor {
     pub intake: Option<Arc<rampart_disclosure::Intake>>,
     /// The disclosure desk behind them (reports, for the admin API).
     pub disclosures: Option<Arc<rampart_disclosure::Disclosures>>,
+    /// Trace export (`telemetry.otlp`; fixed at start, like the store).
+    pub traces: Option<Arc<crate::traces::Traces>>,
     /// Hold each answer until its event is durable
     /// (`store.commit_before_response`; fixed at start, like the store).
     pub commit_before_response: bool,
@@ -135,6 +137,8 @@ struct Record {
     records: u32,
     /// A HEAD forwarded as GET (see the forward phase).
     head_as_get: bool,
+    /// The exchange's trace span, when traces are exported.
+    span: Option<crate::traces::ExchangeSpan>,
 }
 
 impl Record {
@@ -263,8 +267,9 @@ impl Gateway {
     ) -> Response<BoxBody> {
         let rt = self.state.load_full();
         let (parts, body) = req.into_parts();
+        let ts = SystemTime::now();
         let mut rec = Record {
-            ts: SystemTime::now(),
+            ts,
             started: Instant::now(),
             request_id: self.ids.next(),
             client: peer,
@@ -289,6 +294,11 @@ impl Gateway {
             bytes_out: 0,
             records: 0,
             head_as_get: false,
+            span: self
+                .monitor
+                .traces
+                .as_ref()
+                .map(|t| t.begin(&parts.headers, &parts.method, ts)),
         };
         let resp = self.exchange(&rt, &parts, body, &mut rec, tls).await;
         let mut resp = resp;
@@ -298,7 +308,7 @@ impl Gateway {
         if let Some(h) = &rec.rate_headers {
             h.apply(resp.headers_mut());
         }
-        if !self.record(&rec, resp.status()).await {
+        if !self.record(&mut rec, resp.status()).await {
             // `store.commit_before_response`: no answer leaves without its
             // record. The event already written says what the gateway
             // decided; the client gets a 503 instead of that answer.
@@ -839,6 +849,7 @@ impl Gateway {
                 client_ip: rec.client.ip(),
                 tls,
                 method: &Method::GET,
+                trace: rec.span.as_ref(),
             },
             empty(),
         );
@@ -923,6 +934,7 @@ impl Gateway {
                 } else {
                     &parts.method
                 },
+                trace: rec.span.as_ref(),
             },
             body,
         )
@@ -1271,7 +1283,7 @@ impl Gateway {
     /// Record the exchange everywhere it goes. Returns `false` only when the
     /// config requires the event to be durable before the answer
     /// (`store.commit_before_response`) and the store could not make it so.
-    async fn record(&self, rec: &Record, status: StatusCode) -> bool {
+    async fn record(&self, rec: &mut Record, status: StatusCode) -> bool {
         let mut event =
             SecurityEvent::new(rec.ts, rec.request_id.clone(), rec.client_ip.to_string());
         event.method = rec.method.as_str().to_string();
@@ -1299,6 +1311,18 @@ impl Gateway {
         event.records = rec.records;
         event.latency_ms = (rec.started.elapsed().as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0;
         self.metrics.observe(&event);
+        if let Some(span) = rec.span.take() {
+            span.finish(&crate::traces::SpanFields {
+                method: &event.method,
+                route: event.route.as_deref(),
+                status: event.status,
+                decision: event.decision.as_str(),
+                rule: event.rules.first().map(|r| r.as_ref()),
+                operation: event.operation.as_deref(),
+                api: event.api.as_deref(),
+                request_id: &event.request_id,
+            });
+        }
         if let Some(detector) = &self.monitor.detector {
             let obs = rampart_detect::Observation {
                 principal: event.principal.as_deref(),

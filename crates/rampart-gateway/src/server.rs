@@ -42,6 +42,9 @@ pub enum StartError {
     /// The audit store could not be opened.
     #[error("cannot open the audit store: {0}")]
     Store(String),
+    /// Trace export could not start.
+    #[error("{0}")]
+    Traces(#[from] crate::traces::TraceError),
 }
 
 /// A bound, ready-to-run gateway.
@@ -243,6 +246,10 @@ impl Server {
         if let Some(flusher) = tasks.sampler {
             flusher.shutdown().await;
         }
+        if let Some(traces) = tasks.traces {
+            // Exports the spans still queued; blocks on the HTTP call.
+            let _ = tokio::task::spawn_blocking(move || traces.shutdown()).await;
+        }
         Ok(())
     }
 }
@@ -252,6 +259,7 @@ impl Server {
 struct MonitorTasks {
     recorder: Option<rampart_store::RecorderTask>,
     sampler: Option<rampart_inventory::SamplerFlusher>,
+    traces: Option<Arc<crate::traces::Traces>>,
 }
 
 /// Open the audit store and build the detector the config asks for, into
@@ -263,6 +271,13 @@ async fn open_monitor(
     let cfg = &rt.config.config;
     let mut task = None;
     let mut flusher = None;
+    if let Some(otlp) = &cfg.telemetry.otlp {
+        let otlp = otlp.clone();
+        let traces = tokio::task::spawn_blocking(move || crate::traces::Traces::start(&otlp))
+            .await
+            .map_err(|e| StartError::Client(format!("start-up task failed: {e}")))??;
+        monitor.traces = Some(Arc::new(traces));
+    }
     match rampart_store::Store::open(&cfg.store, &rt.config.dir).await {
         Ok(store) => {
             if cfg.store.field_sample_every > 0 && store.keeps_field_classes() {
@@ -307,6 +322,7 @@ async fn open_monitor(
     Ok(MonitorTasks {
         recorder: task,
         sampler: flusher,
+        traces: monitor.traces.clone(),
     })
 }
 

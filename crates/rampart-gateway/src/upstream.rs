@@ -5,7 +5,9 @@
 //! that was capped), and the client's headers minus hop-by-hop ones. Rampart
 //! asks for identity encoding so it can read what the upstream answers, sets
 //! `Host` to the upstream's authority, and adds `X-Forwarded-For`,
-//! `X-Forwarded-Proto` and its own `X-Request-Id`.
+//! `X-Forwarded-Proto` and its own `X-Request-Id`. A client's W3C
+//! `traceparent` passes through as an end-to-end header; when traces are
+//! exported it is replaced by one naming the gateway's span (see `traces`).
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -61,6 +63,9 @@ pub struct Forward<'a> {
     pub tls: bool,
     /// The method to send (the client's, except for a pre-fetch).
     pub method: &'a http::Method,
+    /// The exchange's span when traces are exported: the upstream then gets
+    /// a `traceparent` naming it instead of the client's.
+    pub trace: Option<&'a crate::traces::ExchangeSpan>,
 }
 
 /// Build the upstream request.
@@ -100,6 +105,9 @@ pub fn build_request(f: Forward<'_>, body: BoxBody) -> Result<Request<BoxBody>, 
     );
     if let Ok(v) = HeaderValue::from_str(f.request_id) {
         h.insert(HeaderName::from_static("x-request-id"), v);
+    }
+    if let Some(span) = f.trace {
+        span.inject(h);
     }
     Ok(req)
 }

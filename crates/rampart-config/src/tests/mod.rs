@@ -8,6 +8,7 @@ mod limits;
 mod monitoring;
 mod parse;
 mod schema;
+mod telemetry;
 
 use std::path::Path;
 

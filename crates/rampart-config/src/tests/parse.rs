@@ -118,6 +118,7 @@ fn the_full_example_parses_to_the_expected_values() {
         client_ip: ClientIpConfig::default(),
         cluster: ClusterConfig::default(),
         disclosure: DisclosureConfig::default(),
+        telemetry: TelemetryConfig::default(),
     };
     assert_eq!(loaded.config, expected);
     assert_eq!(loaded.path, Path::new(FILE));
@@ -173,6 +174,7 @@ fn a_minimal_config_gets_every_default() {
         client_ip: ClientIpConfig::default(),
         cluster: ClusterConfig::default(),
         disclosure: DisclosureConfig::default(),
+        telemetry: TelemetryConfig::default(),
     };
     assert_eq!(loaded.config, expected);
 }
