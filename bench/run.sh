@@ -11,7 +11,8 @@
 #   BENCH_CONNECTIONS   wrk connections                 (default 64)
 #   BENCH_THREADS       wrk threads                     (default 2)
 #   BENCH_WARMUP        unrecorded wrk run before each  (default 2s; 0 to skip)
-#   BENCH_CONTENDERS    what to measure, in order       (default "direct nginx rampart rampart-authz")
+#   BENCH_CONTENDERS    what to measure, in order       (default "direct nginx haproxy rampart-off rampart rampart-full")
+#                       (also rampart-authz: JWT and Cedar without the rate limit)
 #   BENCH_GATEWAY_ADDR  where Rampart listens           (default: first free 127.0.0.1:18480-18579)
 #   BENCH_AUTHZ_ADDR    where rampart-authz listens     (default: the next free port in that range)
 #   BENCH_UPSTREAM_ADDR where the upstream listens      (default 127.0.0.1:0, any free port)
@@ -33,7 +34,7 @@ DURATION=${BENCH_DURATION:-10s}
 CONNECTIONS=${BENCH_CONNECTIONS:-64}
 THREADS=${BENCH_THREADS:-2}
 WARMUP=${BENCH_WARMUP:-2s}
-read -r -a CONTENDERS <<<"${BENCH_CONTENDERS:-direct nginx rampart rampart-authz}"
+read -r -a CONTENDERS <<<"${BENCH_CONTENDERS:-direct nginx haproxy rampart-off rampart rampart-full}"
 GATEWAY_ADDR=${BENCH_GATEWAY_ADDR:-}
 AUTHZ_ADDR=${BENCH_AUTHZ_ADDR:-}
 UPSTREAM_ADDR=${BENCH_UPSTREAM_ADDR:-127.0.0.1:0}
@@ -71,7 +72,8 @@ build() {
         return
     fi
     local packages=(-p rampart-demo)
-    if has_contender rampart || has_contender rampart-authz; then packages+=(-p rampart); fi
+    local c
+    for c in "${CONTENDERS[@]}"; do [[ $c == rampart* ]] && { packages+=(-p rampart); break; }; done
     log "cargo build --release ${packages[*]} (target dir $TARGET_DIR)"
     (cd "$ROOT" && CARGO_TARGET_DIR=$TARGET_DIR cargo build --release --bins "${packages[@]}")
 }
@@ -157,6 +159,8 @@ serve_bundle() {
     local name=$1 addr=$2 dir=$WORK/$1 config
     shift 2
     config=$("$BIN/rampart-bench-bundle" "$@" "$dir" "$addr" "$UPSTREAM" "$dir/security.log")
+    # A contender may adjust its bundle's config (edit_NAME CONFIG).
+    if declare -F "edit_$name" >/dev/null; then "edit_$name" "$config"; fi
     "$BIN/rampart" serve --config "$config" >"$WORK/$name.log" 2>&1 &
     PIDS+=($!)
     wait_for "$name" "${PIDS[-1]}" "$addr" "$WORK/$name.log"
@@ -203,6 +207,64 @@ authz_check() {
         sleep 0.1
     done
     die "rampart-authz: no full-view decision in $seclog: the response phase did not run"
+}
+
+# Rampart with every check off (mode: off): what the proxy itself costs.
+edit_rampart-off() { sed -i 's/^mode: enforce$/mode: off/' "$1"; grep -q '^mode: off$' "$1" || die "rampart-off: no mode line to switch"; }
+start_rampart-off() { serve_bundle rampart-off "$(free_addr)"; }
+
+# Full enforcement: JWT, Cedar, request and response validation (the authz
+# bundle), plus a rate limit on every request (set high enough never to
+# refuse one here, so its cost is measured, not its refusals), with audit
+# events in SQLite and detection on (the defaults).
+edit_rampart-full() {
+    cat >>"$1" <<'YAML'
+rate_limits:
+  - name: bench-per-principal
+    key: [principal]
+    rate: 60000000/min
+    burst: 1000000
+YAML
+}
+start_rampart-full() {
+    serve_bundle rampart-full "$(free_addr)" --authz
+    AUTH[rampart-full]="Bearer $(cat "$WORK/rampart-full/bench.token")"
+    authz_check "${BASE[rampart-full]}" "$WORK/rampart-full/security.log"
+    local h
+    h=$(curl -s -D - -o /dev/null -H "Authorization: ${AUTH[rampart-full]}" "${BASE[rampart-full]}/profile" | tr -d '\r' | grep -i '^ratelimit-policy:' || true)
+    [[ -n $h ]] || die "rampart-full: no RateLimit-Policy header: the rate limit is not applied"
+}
+
+# HAProxy as a plain reverse proxy: no checks, keep-alive to the upstream,
+# one thread per core.
+start_haproxy() {
+    apt_install haproxy haproxy
+    local addr dir=$WORK/haproxy haproxy_bin
+    haproxy_bin=$(command -v haproxy || echo /usr/sbin/haproxy)
+    addr=$(free_addr)
+    mkdir -p "$dir"
+    cat >"$dir/haproxy.cfg" <<HAPROXY
+global
+    nbthread $(nproc)
+    maxconn 8192
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+    http-reuse always
+    option http-keep-alive
+frontend bench
+    bind $addr
+    default_backend upstream
+backend upstream
+    server up ${UPSTREAM#http://}
+HAPROXY
+    "$haproxy_bin" -f "$dir/haproxy.cfg" -db >"$WORK/haproxy.log" 2>&1 &
+    PIDS+=($!)
+    wait_for haproxy "${PIDS[-1]}" "$addr" "$WORK/haproxy.log"
+    BASE[haproxy]=http://$addr
+    log "haproxy on ${BASE[haproxy]}"
 }
 
 # nginx as a plain reverse proxy: no checks, keep-alive to the upstream, no

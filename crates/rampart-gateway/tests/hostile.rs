@@ -204,7 +204,7 @@ async fn patch(gateway: &Gateway, body: impl Into<reqwest::Body>) -> Answer {
 }
 
 #[tokio::test]
-async fn json_parser_differentials_are_400() {
+async fn json_parser_differentials_are_400_and_past_the_caps_413() {
     let upstream = Upstream::riders().await;
     let gateway = Gateway::builder(RIDERS, &upstream)
         .config(json!({"contract": {"undeclared_body_properties": "allow"}}))
@@ -267,7 +267,13 @@ async fn json_parser_differentials_are_400() {
     let mut cases = Vec::new();
     for (what, body) in bodies {
         let answer = patch(&gateway, body).await;
-        cases.push((what.to_string(), answer, 400, "contract.body.malformed"));
+        // Too deep is a resource cap (limits.max_json_depth), not malformed JSON.
+        let (status, rule) = if what.starts_with("depth") {
+            (413, "limit.json")
+        } else {
+            (400, "contract.body.malformed")
+        };
+        cases.push((what.to_string(), answer, status, rule));
     }
     refused_all(gateway, &upstream, cases).await;
 }
