@@ -190,23 +190,23 @@ start_rampart-authz() {
     fi
     serve_bundle rampart-authz "$AUTHZ_ADDR" --authz
     AUTH[rampart-authz]="Bearer $(cat "$WORK/rampart-authz/bench.token")"
-    authz_check "${BASE[rampart-authz]}" "$WORK/rampart-authz/security.log"
+    authz_check rampart-authz
 }
 
 # The authz contender must refuse a request without a token, and must decide
 # the profile in the response phase (its full-view policy in the security
 # log); otherwise it would be measuring less than it claims.
 authz_check() {
-    local base=$1 seclog=$2 status i
+    local name=$1 base=${BASE[$1]} seclog=$WORK/$1/security.log status i
     command -v curl >/dev/null || return 0
     status=$(curl -s -o /dev/null -w '%{http_code}' "$base/profile")
-    [[ $status == 401 ]] || die "rampart-authz: GET /profile without a token answered $status, not 401"
-    curl -s -o /dev/null -H "Authorization: ${AUTH[rampart-authz]}" "$base/profile"
+    [[ $status == 401 ]] || die "$name: GET /profile without a token answered $status, not 401"
+    curl -s -o /dev/null -H "Authorization: ${AUTH[$name]}" "$base/profile"
     for ((i = 0; i < 50; i++)); do
         grep -q '"bench-full-view"' "$seclog" 2>/dev/null && return 0
         sleep 0.1
     done
-    die "rampart-authz: no full-view decision in $seclog: the response phase did not run"
+    die "$name: no full-view decision in $seclog: the response phase did not run"
 }
 
 # Rampart with every check off (mode: off): what the proxy itself costs.
@@ -229,7 +229,7 @@ YAML
 start_rampart-full() {
     serve_bundle rampart-full "$(free_addr)" --authz
     AUTH[rampart-full]="Bearer $(cat "$WORK/rampart-full/bench.token")"
-    authz_check "${BASE[rampart-full]}" "$WORK/rampart-full/security.log"
+    authz_check rampart-full
     local h
     h=$(curl -s -D - -o /dev/null -H "Authorization: ${AUTH[rampart-full]}" "${BASE[rampart-full]}/profile" | tr -d '\r' | grep -i '^ratelimit-policy:' || true)
     [[ -n $h ]] || die "rampart-full: no RateLimit-Policy header: the rate limit is not applied"
