@@ -22,10 +22,11 @@ use crate::runtime::Runtime;
 ///
 /// Read on every routed request, written rarely: an `ArcSwap` of a map
 /// makes the read one atomic load (and no lookup at all while the map is
-/// empty, which is the normal state).
+/// empty, which is the normal state). Keyed API first, then operation, so a
+/// lookup borrows both names and allocates nothing.
 #[derive(Debug, Default)]
 pub struct ModeOverrides {
-    map: ArcSwap<HashMap<(String, String), Mode>>,
+    map: ArcSwap<HashMap<String, HashMap<String, Mode>>>,
 }
 
 impl ModeOverrides {
@@ -35,20 +36,26 @@ impl ModeOverrides {
         if map.is_empty() {
             return None;
         }
-        map.get(&(api.to_owned(), operation.to_owned())).copied()
+        map.get(api)?.get(operation).copied()
     }
 
     /// Set (or, with `None`, clear) the mode of one operation.
     pub fn set(&self, api: &str, operation: &str, mode: Option<Mode>) {
         self.map.rcu(|current| {
             let mut next = HashMap::clone(current);
-            let key = (api.to_owned(), operation.to_owned());
             match mode {
                 Some(m) => {
-                    next.insert(key, m);
+                    next.entry(api.to_owned())
+                        .or_default()
+                        .insert(operation.to_owned(), m);
                 }
                 None => {
-                    next.remove(&key);
+                    if let Some(ops) = next.get_mut(api) {
+                        ops.remove(operation);
+                        if ops.is_empty() {
+                            next.remove(api);
+                        }
+                    }
                 }
             }
             next
@@ -61,7 +68,7 @@ impl ModeOverrides {
             .map
             .load()
             .iter()
-            .map(|((a, o), m)| (a.clone(), o.clone(), *m))
+            .flat_map(|(a, ops)| ops.iter().map(move |(o, m)| (a.clone(), o.clone(), *m)))
             .collect();
         v.sort_by(|x, y| (&x.0, &x.1).cmp(&(&y.0, &y.1)));
         v
